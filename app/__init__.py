@@ -1,0 +1,1 @@
+"""Relata: labeled associations between CRM records, over GraphQL and REST."""

@@ -1,0 +1,208 @@
+"""`relata`: serve, migrate, manage tokens, export the schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from app.config import Settings
+
+DEFAULT_LOCATION = "default"
+
+
+def _print(*lines: str) -> None:
+    print("\n".join(lines), flush=True)
+
+
+async def _with_db(settings: Settings, fn):  # type: ignore[no-untyped-def]
+    from db import Database
+    from db.migrate import apply_migrations
+
+    dsn = settings.resolve_dsn()
+    await apply_migrations(dsn)
+    db = await Database.connect(dsn, min_size=1, max_size=2)
+    try:
+        return await fn(db)
+    finally:
+        await db.close()
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from db.migrate import apply_migrations
+
+    applied = asyncio.run(apply_migrations(settings.resolve_dsn()))
+    _print(f"applied {', '.join(applied)}" if applied else "database is up to date")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
+    from app.services.tokens import create_token
+
+    async def run(db):  # type: ignore[no-untyped-def]
+        return await create_token(db, args.location, args.role, args.scope)
+
+    token = asyncio.run(_with_db(settings, run))
+    print(
+        f"# token for location {args.location!r}, role {args.role};"
+        " it is shown once and stored only as a hash",
+        file=sys.stderr,
+    )
+    print(token, flush=True)
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from app.services.tokens import revoke_token
+
+    async def run(db):  # type: ignore[no-untyped-def]
+        return await revoke_token(db, args.token)
+
+    if asyncio.run(_with_db(settings, run)):
+        _print("token revoked")
+        return 0
+    print("no active token matches", file=sys.stderr)
+    return 1
+
+
+def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
+    from app.graphql.schema import schema
+
+    sys.stdout.write(schema.as_str() + "\n")
+    return 0
+
+
+async def _first_start(settings: Settings, demo: bool) -> tuple[str | None, str]:
+    """Create the default location and an admin token when the database is empty."""
+    from app.services.tokens import authenticate, create_token
+    from db import locations
+
+    async def run(db):  # type: ignore[no-untyped-def]
+        token_file = Path(settings.data_dir) / "admin-token"
+        token: str | None = None
+        if await locations.count_locations(db) == 0:
+            token = await create_token(
+                db, DEFAULT_LOCATION, "admin", None, location_name="Default location"
+            )
+            if not settings.database_url:
+                token_file.parent.mkdir(parents=True, exist_ok=True)
+                token_file.write_text(token + "\n")
+                token_file.chmod(0o600)
+        elif token_file.exists() and not settings.database_url:
+            saved = token_file.read_text().strip()
+            try:
+                await authenticate(db, saved)
+                token = saved
+            except Exception:  # noqa: BLE001 - a revoked saved token is simply not shown
+                token = None
+        location = DEFAULT_LOCATION
+        if demo:
+            from app.demo import load_demo
+
+            loaded = await load_demo(db, location)
+            if loaded:
+                _print("loaded demo data: " + ", ".join(f"{v} {k}" for k, v in loaded.items()))
+        return token, location
+
+    return await _with_db(settings, run)  # type: ignore[no-any-return]
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from app.web import create_app
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    if not settings.database_url:
+        _print(f"starting embedded PostgreSQL in {os.path.abspath(settings.data_dir)}/pg ...")
+    dsn = settings.resolve_dsn()
+    token, location = asyncio.run(_first_start(settings, args.demo))
+    url = f"http://{host}:{port}/graphql"
+    _print("", f"Relata is serving GraphQL at {url} (open it in a browser for GraphiQL)")
+    if token:
+        _print(
+            f"admin token for location {location!r}:",
+            f"  {token}",
+            "try:",
+            f"  curl -s {url} -H 'Authorization: Bearer {token}' \\",
+            "    -H 'Content-Type: application/json' \\",
+            '    -d \'{"query":"{ viewer { location { id } role } objectSchemas { key } }"}\'',
+            'In GraphiQL, add the header {"Authorization": "Bearer <token>"}.',
+        )
+    else:
+        _print("create a token with: relata token create --location default --role admin")
+    _print("")
+    app = create_app(settings, dsn=dsn)
+    uvicorn.run(app, host=host, port=port, log_level=args.log_level, timeout_graceful_shutdown=20)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="relata",
+        description="Relata: labeled associations between CRM records, over GraphQL and REST.",
+        epilog="Configuration: DATABASE_URL (else an embedded PostgreSQL under RELATA_DATA_DIR,"
+        " default ./.data), RELATA_HOST, RELATA_PORT.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="apply migrations and serve GraphQL (and GraphiQL)")
+    serve.add_argument("--host", help="address to bind (default RELATA_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default RELATA_PORT or 8000)")
+    serve.add_argument(
+        "--demo", action="store_true", help="load a small demo data set into the default location"
+    )
+    serve.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations (safe to re-run)")
+    migrate.set_defaults(func=cmd_migrate)
+
+    token = sub.add_parser("token", help="create or revoke API tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    create = token_sub.add_parser(
+        "create", help="create a token; it is printed alone on the last line of stdout"
+    )
+    create.add_argument("--location", required=True, help="location (tenant) id; created if new")
+    create.add_argument("--role", required=True, choices=["admin", "user"])
+    create.add_argument(
+        "--scope",
+        action="append",
+        metavar="SCOPE",
+        help="grant only this scope (repeatable); default: every scope",
+    )
+    create.set_defaults(func=cmd_token_create)
+    revoke = token_sub.add_parser("revoke", help="revoke a token")
+    revoke.add_argument("token")
+    revoke.set_defaults(func=cmd_token_revoke)
+
+    export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    export.set_defaults(func=cmd_export_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    try:
+        return int(args.func(args, settings))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from app.errors import AppError
+
+        if isinstance(exc, AppError):
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+HTTP_STATUS = {
+    ErrorCode.BAD_USER_INPUT: 400,
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.LIMIT_EXCEEDED: 422,
+    ErrorCode.INTERNAL_SERVER_ERROR: 500,
+}
+
+
+class AppError(Exception):
+    """An error meant for the client: a typed code and a message a person can act on."""
+
+    code: ErrorCode = ErrorCode.INTERNAL_SERVER_ERROR
+
+    def __init__(self, message: str, **extensions: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extensions = extensions
+
+    @property
+    def http_status(self) -> int:
+        return HTTP_STATUS[self.code]
+
+
+class BadUserInput(AppError):
+    code = ErrorCode.BAD_USER_INPUT
+
+
+class Unauthenticated(AppError):
+    code = ErrorCode.UNAUTHENTICATED
+
+
+class Forbidden(AppError):
+    code = ErrorCode.FORBIDDEN
+
+
+class NotFound(AppError):
+    code = ErrorCode.NOT_FOUND
+
+
+class Conflict(AppError):
+    code = ErrorCode.CONFLICT
+
+
+class LimitExceeded(AppError):
+    code = ErrorCode.LIMIT_EXCEEDED

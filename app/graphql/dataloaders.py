@@ -1,0 +1,104 @@
+"""Request-scoped loaders. Built per request in the context, never shared (their caches would
+leak one caller's rows to another)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+
+from aiodataloader import DataLoader
+
+from app.auth import Principal
+from app.models import AssociationModel, Page, RecordModel, RelationModel
+from app.services import associations as association_service
+from app.services import relations as relation_service
+from app.services.relations import RelatedQuery
+from db import Database
+from db import associations as association_sql
+from db import records as record_sql
+from db import relations as relation_sql
+
+
+class RecordLoader(DataLoader[uuid.UUID, RecordModel | None]):
+    def __init__(self, db: Database, principal: Principal) -> None:
+        super().__init__()
+        self.db, self.principal = db, principal
+
+    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[RecordModel | None]:
+        rows = await record_sql.get_records(self.db, self.principal.location_id, list(keys))
+        found = {r["id"]: RecordModel.from_row(r) for r in rows}
+        return [found.get(k) for k in keys]
+
+
+class AssociationLoader(DataLoader[uuid.UUID, AssociationModel | None]):
+    def __init__(self, db: Database, principal: Principal) -> None:
+        super().__init__()
+        self.db, self.principal = db, principal
+
+    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[AssociationModel | None]:
+        rows = await association_sql.get_associations(
+            self.db, self.principal.location_id, list(keys)
+        )
+        found = {r["id"]: AssociationModel.from_row(r) for r in rows}
+        return [found.get(k) for k in keys]
+
+
+class RelationLoader(DataLoader[uuid.UUID, RelationModel | None]):
+    def __init__(self, db: Database, principal: Principal) -> None:
+        super().__init__()
+        self.db, self.principal = db, principal
+
+    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[RelationModel | None]:
+        rows = await relation_sql.get_relations(self.db, self.principal.location_id, list(keys))
+        found = {r["id"]: RelationModel.from_row(r) for r in rows}
+        return [found.get(k) for k in keys]
+
+
+class RelationCountLoader(DataLoader[uuid.UUID, int]):
+    def __init__(self, db: Database, principal: Principal) -> None:
+        super().__init__()
+        self.db, self.principal = db, principal
+
+    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[int]:
+        counts = await association_service.relation_counts(
+            self.db, self.principal.location_id, list(keys)
+        )
+        return [counts.get(k, 0) for k in keys]
+
+
+class RelatedPageLoader(DataLoader[tuple[uuid.UUID, RelatedQuery], Page]):
+    """Key: (parent record, page arguments). Parents that share arguments go in one statement,
+    so a level of traversal costs one statement however many parents it has."""
+
+    def __init__(self, db: Database, principal: Principal) -> None:
+        super().__init__()
+        self.db, self.principal = db, principal
+
+    async def batch_load_fn(self, keys: Sequence[tuple[uuid.UUID, RelatedQuery]]) -> list[Page]:
+        groups: dict[RelatedQuery, list[uuid.UUID]] = defaultdict(list)
+        for parent, q in keys:
+            groups[q].append(parent)
+        pages: dict[tuple[uuid.UUID, RelatedQuery], Page] = {}
+        for q, parents in groups.items():
+            result = await relation_service.related_pages(
+                self.db, self.principal, list(dict.fromkeys(parents)), q
+            )
+            for parent, page in result.items():
+                pages[(parent, q)] = page
+        return [pages[k] for k in keys]
+
+
+class Loaders:
+    def __init__(self, db: Database, principal: Principal) -> None:
+        self.records = RecordLoader(db, principal)
+        self.associations = AssociationLoader(db, principal)
+        self.relations = RelationLoader(db, principal)
+        self.relation_counts = RelationCountLoader(db, principal)
+        self.related = RelatedPageLoader(db, principal)
+
+    def prime_page(self, page: Page) -> None:
+        for edge in page.items:
+            self.records.prime(edge.node.uid, edge.node)
+            self.associations.prime(edge.association.uid, edge.association)
+            self.relations.prime(edge.relation.uid, edge.relation)

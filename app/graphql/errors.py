@@ -1,0 +1,33 @@
+"""How errors reach a GraphQL client: a typed `extensions.code`, internals masked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLError
+
+from app.errors import AppError, ErrorCode
+
+MASKED_MESSAGE = "Internal server error"
+
+
+def format_error(error: GraphQLError) -> dict[str, Any]:
+    original = error.original_error
+    formatted: dict[str, Any] = {"message": error.message}
+    if error.locations:
+        formatted["locations"] = [
+            {"line": loc.line, "column": loc.column} for loc in error.locations
+        ]
+    if error.path:
+        formatted["path"] = list(error.path)
+    if isinstance(original, AppError):
+        formatted["message"] = original.message
+        formatted["extensions"] = {"code": original.code.value, **original.extensions}
+    elif original is None:
+        # Parse and validation errors, and arguments of the wrong type: the query is at fault.
+        code = (error.extensions or {}).get("code") or ErrorCode.BAD_USER_INPUT.value
+        formatted["extensions"] = {**(error.extensions or {}), "code": code}
+    else:
+        formatted["message"] = MASKED_MESSAGE
+        formatted["extensions"] = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value}
+    return formatted

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
+
+from app.errors import AppError
+from app.graphql.types import (
+    Association,
+    Company,
+    Contact,
+    CustomObjectRecord,
+    DeleteAssociationPayload,
+    DeleteRecordPayload,
+    DeleteRelationPayload,
+    DeleteRelationsPayload,
+    Node,
+    ObjectSchema,
+    Opportunity,
+    Record,
+    RecordConnection,
+    Relation,
+    Viewer,
+)
+from resolvers import associations as association_resolvers
+from resolvers import objects as object_resolvers
+from resolvers import records as record_resolvers
+from resolvers import relations as relation_resolvers
+from resolvers import viewer as viewer_resolvers
+
+log = logging.getLogger("relata.graphql")
+
+
+@strawberry.type
+class Query:
+    viewer: Viewer = strawberry.field(resolver=viewer_resolvers.viewer)
+    node: Node = strawberry.field(resolver=viewer_resolvers.node)
+    object_schemas: list[ObjectSchema] = strawberry.field(resolver=object_resolvers.object_schemas)
+    object_schema: ObjectSchema = strawberry.field(resolver=object_resolvers.object_schema)
+    record: Record = strawberry.field(resolver=record_resolvers.record)
+    records: RecordConnection = strawberry.field(resolver=record_resolvers.records)
+    associations: list[Association] = strawberry.field(resolver=association_resolvers.associations)
+    association: Association = strawberry.field(resolver=association_resolvers.association)
+    association_by_key: Association = strawberry.field(
+        resolver=association_resolvers.association_by_key
+    )
+
+
+@strawberry.type
+class Mutation:
+    create_object_schema: ObjectSchema = strawberry.field(
+        resolver=object_resolvers.create_object_schema
+    )
+    create_record: Record = strawberry.field(resolver=record_resolvers.create_record)
+    update_record: Record = strawberry.field(resolver=record_resolvers.update_record)
+    delete_record: DeleteRecordPayload = strawberry.field(resolver=record_resolvers.delete_record)
+    create_association: Association = strawberry.field(
+        resolver=association_resolvers.create_association
+    )
+    update_association: Association = strawberry.field(
+        resolver=association_resolvers.update_association
+    )
+    delete_association: DeleteAssociationPayload = strawberry.field(
+        resolver=association_resolvers.delete_association
+    )
+    create_relation: Relation = strawberry.field(resolver=relation_resolvers.create_relation)
+    create_relations: list[Relation] = strawberry.field(
+        resolver=relation_resolvers.create_relations
+    )
+    delete_relation: DeleteRelationPayload = strawberry.field(
+        resolver=relation_resolvers.delete_relation
+    )
+    delete_relations: DeleteRelationsPayload = strawberry.field(
+        resolver=relation_resolvers.delete_relations
+    )
+
+
+class RelataSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Client errors are answers, not incidents; only the unexpected is logged, with context.
+        for error in errors:
+            original = error.original_error
+            if original is None or isinstance(original, AppError):
+                continue
+            log.error(
+                "unexpected error in %s at %s",
+                getattr(execution_context, "operation_name", None) or "anonymous operation",
+                ".".join(str(p) for p in (error.path or [])) or "-",
+                exc_info=original,
+            )
+
+
+def build_schema(extensions: list[Any] | None = None) -> RelataSchema:
+    return RelataSchema(
+        query=Query,
+        mutation=Mutation,
+        types=[Contact, Company, Opportunity, CustomObjectRecord],
+        extensions=extensions or [],
+    )
+
+
+schema = build_schema()

@@ -1,0 +1,450 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from app import ids
+from app.auth import RELATIONS_READ
+from app.graphql.context import Info
+from app.models import (
+    AssociationModel,
+    ObjectSchemaModel,
+    Page,
+    RecordModel,
+    RelatedEdge,
+    RelationModel,
+)
+from app.services import relations as relation_service
+
+
+@strawberry.interface(description="Every entity; `node(id:)` refetches it.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+def page_info(cursors: list[str], has_next: bool, after: str | None) -> PageInfo:
+    return PageInfo(
+        has_next_page=has_next,
+        has_previous_page=after is not None,
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+    )
+
+
+@strawberry.type
+class ObjectLabels:
+    singular: str
+    plural: str
+
+
+@strawberry.type(description="A record type: a standard object or a custom one.")
+class ObjectSchema(Node):
+    id: strawberry.ID
+    key: str
+    labels: ObjectLabels
+    description: str | None
+    primary_display_property: str
+    is_standard: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_model(cls, m: ObjectSchemaModel) -> ObjectSchema:
+        return cls(
+            id=strawberry.ID(m.id),
+            key=m.key,
+            labels=ObjectLabels(singular=m.singular_label, plural=m.plural_label),
+            description=m.description,
+            primary_display_property=m.primary_display_property,
+            is_standard=m.is_standard,
+            created_at=m.created_at,
+            updated_at=m.updated_at,
+        )
+
+
+@strawberry.enum
+class AssociationCardinality(Enum):
+    MANY_TO_MANY = "MANY_TO_MANY"
+    ONE_TO_MANY = "ONE_TO_MANY"
+    MANY_TO_ONE = "MANY_TO_ONE"
+    ONE_TO_ONE = "ONE_TO_ONE"
+
+
+@strawberry.enum
+class AssociationType(Enum):
+    USER_DEFINED = "USER_DEFINED"
+    SYSTEM_DEFINED = "SYSTEM_DEFINED"
+
+
+def _wants(info: Info, name: str) -> bool:
+    """Whether the current field's selection (through fragments too) asks for `name`."""
+    stack: list[Any] = list(info.selected_fields)
+    while stack:
+        node = stack.pop()
+        for sel in getattr(node, "selections", []) or []:
+            if getattr(sel, "name", None) == name:
+                return True
+            stack.append(sel)
+    return False
+
+
+@strawberry.interface(description="A record of any object.")
+class Record(Node):
+    id: strawberry.ID
+    object_key: str
+    display_name: str
+    properties: JSON
+    created_at: datetime
+    updated_at: datetime
+    model: strawberry.Private[RecordModel]
+
+    @strawberry.field(
+        description="Records related to this one, each with its role label; keyset-paginated"
+        " per record."
+    )
+    async def relations(
+        self,
+        info: Info,
+        association_id: strawberry.ID | None = None,
+        association_key: str | None = None,
+        object_key: str | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> RelationConnection:
+        ctx = info.context
+        ctx.principal.require(RELATIONS_READ)
+        q = relation_service.related_query(
+            first=first,
+            after=after,
+            association_id=association_id,
+            association_key=association_key,
+            object_key=object_key,
+            with_total=_wants(info, "totalCount"),
+        )
+        page = await ctx.loaders.related.load((self.model.uid, q))
+        ctx.loaders.prime_page(page)
+        return RelationConnection.from_page(page, after)
+
+
+def _properties_field(name: str) -> Any:
+    def resolve(root: Record) -> str | None:
+        value = root.model.properties.get(name)
+        return None if value is None else str(value)
+
+    return strawberry.field(resolver=resolve)
+
+
+@strawberry.type
+class Contact(Record):
+    first_name: str | None = _properties_field("firstName")
+    last_name: str | None = _properties_field("lastName")
+    email: str | None = _properties_field("email")
+    phone: str | None = _properties_field("phone")
+
+
+@strawberry.type
+class Company(Record):
+    name: str | None = _properties_field("name")
+
+
+@strawberry.type
+class Opportunity(Record):
+    name: str | None = _properties_field("name")
+    status: str | None = _properties_field("status")
+
+    @strawberry.field
+    def monetary_value(self) -> float | None:
+        value = self.model.properties.get("monetaryValue")
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, (int, float)):
+            return float(value)
+        try:
+            return float(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
+
+
+@strawberry.type
+class CustomObjectRecord(Record):
+    pass
+
+
+_RECORD_TYPES: dict[str, type[Record]] = {
+    "contact": Contact,
+    "company": Company,
+    "opportunity": Opportunity,
+}
+
+
+def record_from_model(m: RecordModel) -> Record:
+    cls = _RECORD_TYPES.get(m.object_key, CustomObjectRecord)
+    return cls(
+        id=strawberry.ID(m.id),
+        object_key=m.object_key,
+        display_name=m.display_name,
+        properties=m.properties,
+        created_at=m.created_at,
+        updated_at=m.updated_at,
+        model=m,
+    )
+
+
+@strawberry.type(description="An association type: a labeled, limited link between two objects.")
+class Association(Node):
+    id: strawberry.ID
+    key: str
+    association_type: AssociationType
+    first_object_key: str
+    second_object_key: str
+    first_object_label: str
+    second_object_label: str | None
+    cardinality: AssociationCardinality
+    first_to_second_limit: int
+    second_to_first_limit: int
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+    model: strawberry.Private[AssociationModel]
+
+    @strawberry.field(description="How many relations use this association.")
+    async def relation_count(self, info: Info) -> int:
+        return await info.context.loaders.relation_counts.load(self.model.uid)
+
+    @classmethod
+    def from_model(cls, m: AssociationModel) -> Association:
+        return cls(
+            id=strawberry.ID(m.id),
+            key=m.key,
+            association_type=AssociationType(m.association_type),
+            first_object_key=m.first_object_key,
+            second_object_key=m.second_object_key,
+            first_object_label=m.first_object_label,
+            second_object_label=m.second_object_label,
+            cardinality=AssociationCardinality(m.cardinality),
+            first_to_second_limit=m.first_to_second_limit,
+            second_to_first_limit=m.second_to_first_limit,
+            description=m.description,
+            created_at=m.created_at,
+            updated_at=m.updated_at,
+            model=m,
+        )
+
+
+async def _load_record(info: Info, uid: Any) -> Record:
+    model = await info.context.loaders.records.load(uid)
+    assert model is not None, "a relation's records exist while it does (foreign keys)"
+    return record_from_model(model)
+
+
+@strawberry.type(description="One link between two records through one association.")
+class Relation(Node):
+    id: strawberry.ID
+    association_id: strawberry.ID
+    first_record_id: strawberry.ID
+    second_record_id: strawberry.ID
+    created_at: datetime
+    model: strawberry.Private[RelationModel]
+
+    @strawberry.field
+    async def association(self, info: Info) -> Association:
+        model = await info.context.loaders.associations.load(self.model.association_id)
+        assert model is not None
+        return Association.from_model(model)
+
+    @strawberry.field
+    async def first_record(self, info: Info) -> Record:
+        return await _load_record(info, self.model.first_record_id)
+
+    @strawberry.field
+    async def second_record(self, info: Info) -> Record:
+        return await _load_record(info, self.model.second_record_id)
+
+    @classmethod
+    def from_model(cls, m: RelationModel) -> Relation:
+        return cls(
+            id=strawberry.ID(m.id),
+            association_id=strawberry.ID(ids.encode(ids.Kind.ASSOCIATION, m.association_id)),
+            first_record_id=strawberry.ID(ids.encode(ids.Kind.RECORD, m.first_record_id)),
+            second_record_id=strawberry.ID(ids.encode(ids.Kind.RECORD, m.second_record_id)),
+            created_at=m.created_at,
+            model=m,
+        )
+
+
+@strawberry.type
+class RelationEdge:
+    cursor: str
+    node: Record = strawberry.field(description="The related record.")
+    relation: Relation
+    association: Association
+    label: str = strawberry.field(description="The related record's role in the association.")
+
+    @classmethod
+    def from_edge(cls, e: RelatedEdge) -> RelationEdge:
+        return cls(
+            cursor=ids.encode_cursor(e.relation.uid),
+            node=record_from_model(e.node),
+            relation=Relation.from_model(e.relation),
+            association=Association.from_model(e.association),
+            label=e.label,
+        )
+
+
+@strawberry.type
+class RelationConnection:
+    edges: list[RelationEdge]
+    page_info: PageInfo
+    total_count: int = strawberry.field(
+        description="All relations matching the filters (not only this page)."
+    )
+
+    @classmethod
+    def from_page(cls, page: Page, after: str | None) -> RelationConnection:
+        edges = [RelationEdge.from_edge(e) for e in page.items]
+        return cls(
+            edges=edges,
+            page_info=page_info([e.cursor for e in edges], page.has_next, after),
+            total_count=page.total or 0,
+        )
+
+
+@strawberry.type
+class RecordEdge:
+    cursor: str
+    node: Record
+
+
+@strawberry.type
+class RecordConnection:
+    edges: list[RecordEdge]
+    page_info: PageInfo
+    total_count: int
+
+    @classmethod
+    def from_page(cls, page: Page, after: str | None) -> RecordConnection:
+        edges = [
+            RecordEdge(cursor=ids.encode_cursor(m.uid), node=record_from_model(m))
+            for m in page.items
+        ]
+        return cls(
+            edges=edges,
+            page_info=page_info([e.cursor for e in edges], page.has_next, after),
+            total_count=page.total or 0,
+        )
+
+
+@strawberry.type
+class Location:
+    id: strawberry.ID
+    name: str
+
+
+@strawberry.enum
+class Role(Enum):
+    ADMIN = "admin"
+    USER = "user"
+
+
+@strawberry.type
+class Viewer:
+    location: Location
+    role: Role
+    scopes: list[str]
+
+
+@strawberry.type
+class DeleteRecordPayload:
+    deleted_id: strawberry.ID
+    deleted_relation_count: int
+
+
+@strawberry.type
+class DeleteAssociationPayload:
+    deleted_id: strawberry.ID
+    deleted_relation_count: int
+
+
+@strawberry.type
+class DeleteRelationPayload:
+    deleted_id: strawberry.ID
+
+
+@strawberry.type
+class DeleteRelationsPayload:
+    deleted_ids: list[strawberry.ID]
+    count: int
+
+
+@strawberry.input
+class ObjectLabelsInput:
+    singular: str
+    plural: str
+
+
+@strawberry.input
+class CreateObjectSchemaInput:
+    key: str
+    labels: ObjectLabelsInput
+    description: str | None = None
+    primary_display_property: str | None = None
+
+
+@strawberry.input
+class CreateRecordInput:
+    object_key: str
+    properties: JSON = strawberry.field(default_factory=dict)
+
+
+@strawberry.input
+class UpdateRecordInput:
+    id: strawberry.ID
+    properties: JSON = strawberry.field(
+        description="Merged into the record's properties; a key set to null is removed."
+    )
+
+
+@strawberry.input
+class CreateAssociationInput:
+    key: str
+    first_object_key: str
+    second_object_key: str
+    first_object_label: str
+    second_object_label: str | None = None
+    cardinality: AssociationCardinality | None = None
+    first_to_second_limit: int | None = None
+    second_to_first_limit: int | None = None
+    description: str | None = None
+
+
+@strawberry.input
+class UpdateAssociationInput:
+    id: strawberry.ID
+    first_object_label: str | None = strawberry.UNSET
+    second_object_label: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class CreateRelationInput:
+    association_id: strawberry.ID
+    first_record_id: strawberry.ID
+    second_record_id: strawberry.ID
+
+
+@strawberry.input
+class RelatedToInput:
+    record_id: strawberry.ID
+    association_id: strawberry.ID | None = None

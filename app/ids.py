@@ -1,0 +1,59 @@
+"""Opaque ids: `<kind>_<32 hex>`, the same in GraphQL and REST, unique across kinds."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from enum import StrEnum
+
+from app.errors import BadUserInput
+
+
+class Kind(StrEnum):
+    OBJECT = "obj"
+    RECORD = "rec"
+    ASSOCIATION = "asc"
+    RELATION = "rel"
+
+
+def encode(kind: Kind, value: uuid.UUID | object) -> str:
+    return f"{kind.value}_{uuid.UUID(str(value)).hex}"
+
+
+def decode(kind: Kind, value: str, *, field: str = "id") -> uuid.UUID:
+    """The uuid inside an id of `kind`; a malformed id or one of another kind is bad input."""
+    found, parsed = try_decode_any(value)
+    if found is None or parsed is None:
+        raise BadUserInput(f"{field} {value!r} is not a valid id", field=field)
+    if found is not kind:
+        raise BadUserInput(f"{field} {value!r} is not a {kind.name.lower()} id", field=field)
+    return parsed
+
+
+def decode_many(kind: Kind, values: list[str], *, field: str = "ids") -> list[uuid.UUID]:
+    return [decode(kind, v, field=field) for v in values]
+
+
+def try_decode_any(value: str) -> tuple[Kind | None, uuid.UUID | None]:
+    if not isinstance(value, str) or len(value) != 36 or value[3] != "_":
+        return None, None
+    try:
+        kind = Kind(value[:3])
+        return kind, uuid.UUID(hex=value[4:])
+    except ValueError:
+        return None, None
+
+
+def encode_cursor(value: uuid.UUID | object) -> str:
+    return base64.urlsafe_b64encode(uuid.UUID(str(value)).bytes).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> uuid.UUID | None:
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        return uuid.UUID(bytes=raw)
+    except (ValueError, binascii.Error, TypeError):
+        raise BadUserInput(f"cursor {cursor!r} is not valid", field="after") from None

@@ -1,0 +1,1 @@
+"""The service layer: every rule lives here, and both GraphQL and REST call it."""

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from typing import Any
+
+from app import validation
+from app.auth import SCHEMA_READ, SCHEMA_WRITE, Principal
+from app.errors import Conflict, NotFound
+from app.models import ObjectSchemaModel
+from db import Database
+from db import objects as sql
+from db.database import Executor
+
+
+async def list_object_schemas(db: Database, principal: Principal) -> list[ObjectSchemaModel]:
+    principal.require(SCHEMA_READ)
+    return [
+        ObjectSchemaModel.from_row(r) for r in await sql.list_objects(db, principal.location_id)
+    ]
+
+
+async def get_object_schema(db: Database, principal: Principal, key: str) -> ObjectSchemaModel:
+    principal.require(SCHEMA_READ)
+    return await require_object(db, principal.location_id, key)
+
+
+async def require_object(
+    conn: Executor, location_id: str, raw_key: Any, *, field: str = "objectKey"
+) -> ObjectSchemaModel:
+    key = validation.normalize_object_key(raw_key, field=field)
+    row = await sql.get_object_by_key(conn, location_id, key)
+    if row is None:
+        raise NotFound(f"no object with key {key!r} in this location", field=field, key=key)
+    return ObjectSchemaModel.from_row(row)
+
+
+async def create_object_schema(
+    db: Database,
+    principal: Principal,
+    *,
+    key: Any,
+    singular: Any,
+    plural: Any,
+    description: Any = None,
+    primary_display_property: Any = None,
+) -> ObjectSchemaModel:
+    principal.require(SCHEMA_WRITE, admin=True)
+    normalized = validation.custom_object_key(key)
+    singular_label = validation.required_text(singular, "labels.singular")
+    plural_label = validation.required_text(plural, "labels.plural")
+    desc = validation.text(
+        description, "description", required=False, max_len=validation.MAX_DESCRIPTION
+    )
+    primary = (
+        validation.text(
+            primary_display_property,
+            "primaryDisplayProperty",
+            required=False,
+            max_len=validation.MAX_PROPERTY_NAME,
+        )
+        or "name"
+    )
+    row = await sql.insert_object(
+        db, principal.location_id, normalized, singular_label, plural_label, desc, primary
+    )
+    if row is None:
+        raise Conflict(f"an object with key {normalized!r} already exists", key=normalized)
+    return ObjectSchemaModel.from_row(row)

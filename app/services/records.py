@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from app import ids, validation
+from app.auth import RECORDS_READ, RECORDS_WRITE, RELATIONS_READ, Principal
+from app.errors import NotFound
+from app.models import Page, RecordModel
+from app.services.objects import require_object
+from app.services.transactions import in_transaction
+from db import Database
+from db import records as sql
+
+
+def record_not_found(record_id: str) -> NotFound:
+    return NotFound(f"no record with id {record_id!r}", id=record_id)
+
+
+async def create_record(
+    db: Database, principal: Principal, object_key: Any, properties: Any
+) -> RecordModel:
+    principal.require(RECORDS_WRITE)
+    props = validation.properties(properties)
+    obj = await require_object(db, principal.location_id, object_key)
+    display = validation.display_name(obj.key, obj.primary_display_property, props)
+    row = await sql.insert_record(db, principal.location_id, obj.key, props, display)
+    return RecordModel.from_row(row)
+
+
+async def get_record(db: Database, principal: Principal, record_id: str) -> RecordModel:
+    principal.require(RECORDS_READ)
+    uid = ids.decode(ids.Kind.RECORD, record_id)
+    row = await sql.get_record(db, principal.location_id, uid)
+    if row is None:
+        raise record_not_found(record_id)
+    return RecordModel.from_row(row)
+
+
+async def update_record(
+    db: Database, principal: Principal, record_id: str, properties: Any, *, merge: bool = True
+) -> RecordModel:
+    """Merge `properties` into the record's; a key set to null is removed."""
+    principal.require(RECORDS_WRITE)
+    uid = ids.decode(ids.Kind.RECORD, record_id)
+    patch = validation.properties(properties)
+
+    async def work(conn: Any) -> RecordModel:
+        current = await sql.lock_record(conn, principal.location_id, uid)
+        if current is None:
+            raise record_not_found(record_id)
+        merged = dict(current["properties"]) if merge else {}
+        for name, value in patch.items():
+            if value is None:
+                merged.pop(name, None)
+            else:
+                merged[name] = value
+        validation.properties(merged)
+        obj = await require_object(conn, principal.location_id, current["object_key"])
+        display = validation.display_name(obj.key, obj.primary_display_property, merged)
+        row = await sql.update_record(conn, principal.location_id, uid, merged, display)
+        assert row is not None
+        return RecordModel.from_row(row)
+
+    return await in_transaction(db, work)
+
+
+async def delete_record(db: Database, principal: Principal, record_id: str) -> int:
+    """Delete the record and its relations; return how many relations went with it."""
+    principal.require(RECORDS_WRITE)
+    uid = ids.decode(ids.Kind.RECORD, record_id)
+
+    async def work(conn: Any) -> int:
+        # Lock first: a relation being created to this record either commits before (and is
+        # deleted here) or waits and then fails its foreign key: never an orphan.
+        if await sql.lock_record(conn, principal.location_id, uid) is None:
+            raise record_not_found(record_id)
+        removed = await sql.delete_record_with_relations(conn, principal.location_id, uid)
+        assert removed is not None
+        return removed
+
+    return await in_transaction(db, work)
+
+
+async def list_records(
+    db: Database,
+    principal: Principal,
+    object_key: Any,
+    *,
+    first: int | None,
+    after: str | None,
+    query: str | None,
+    related_to: str | None = None,
+    association_id: str | None = None,
+    with_total: bool = False,
+) -> Page:
+    principal.require(RECORDS_READ)
+    limit = validation.page_size(first)
+    cursor = ids.decode_cursor(after)
+    obj = await require_object(db, principal.location_id, object_key)
+    related_uid: uuid.UUID | None = None
+    association_uid: uuid.UUID | None = None
+    if related_to is not None:
+        principal.require(RELATIONS_READ)
+        related_uid = ids.decode(ids.Kind.RECORD, related_to, field="relatedTo.recordId")
+        if await sql.get_record(db, principal.location_id, related_uid) is None:
+            raise record_not_found(related_to)
+        if association_id is not None:
+            association_uid = ids.decode(
+                ids.Kind.ASSOCIATION, association_id, field="relatedTo.associationId"
+            )
+    search = validation.text(query, "query", required=False, max_len=200)
+    rows, total = await sql.list_records(
+        db,
+        principal.location_id,
+        obj.key,
+        limit=limit,
+        after=cursor,
+        query=search,
+        related_to=related_uid,
+        association_id=association_uid,
+        with_total=with_total,
+    )
+    items = [RecordModel.from_row(r) for r in rows[:limit]]
+    return Page(items=items, has_next=len(rows) > limit, total=total)

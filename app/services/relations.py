@@ -1,0 +1,277 @@
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from app import ids, validation
+from app.auth import RELATIONS_READ, RELATIONS_WRITE, Principal
+from app.errors import BadUserInput, LimitExceeded, NotFound
+from app.models import AssociationModel, Page, RecordModel, RelatedEdge, RelationModel
+from app.services.transactions import in_transaction
+from db import Database
+from db import associations as association_sql
+from db import records as record_sql
+from db import relations as sql
+
+MAX_BATCH = 1000
+LIMIT_SQLSTATE = "RL001"
+
+
+@dataclass(frozen=True)
+class RelationInput:
+    association_id: str
+    first_record_id: str
+    second_record_id: str
+
+
+def relation_not_found(relation_id: str) -> NotFound:
+    return NotFound(f"no relation with id {relation_id!r}", id=relation_id)
+
+
+def _limit_error(exc: asyncpg.PostgresError) -> LimitExceeded:
+    detail = json.loads(getattr(exc, "detail", None) or "{}")
+    side = detail.get("side")
+    limit = detail.get("limit")
+    limit_name = "secondToFirstLimit" if side == 2 else "firstToSecondLimit"
+    record_id = ids.encode(ids.Kind.RECORD, detail["recordId"]) if "recordId" in detail else None
+    return LimitExceeded(
+        f"association {detail.get('associationKey')!r} allows a {detail.get('objectKey')} record"
+        f" in the role {detail.get('label')!r} at most {limit} linked record(s)"
+        f" ({limit_name} = {limit}); record {record_id} is already at that limit",
+        limit=limit,
+        limitName=limit_name,
+        associationKey=detail.get("associationKey"),
+        recordId=record_id,
+    )
+
+
+def _is_limit_error(exc: BaseException) -> bool:
+    return isinstance(exc, asyncpg.PostgresError) and getattr(exc, "sqlstate", "") == LIMIT_SQLSTATE
+
+
+async def create_relation(db: Database, principal: Principal, item: RelationInput) -> RelationModel:
+    return (await create_relations(db, principal, [item], field="input"))[0]
+
+
+async def create_relations(
+    db: Database, principal: Principal, items: Sequence[RelationInput], *, field: str = "input"
+) -> list[RelationModel]:
+    """Link records, all or nothing. Existing links are returned as they are (retries are safe);
+    ids given in the wrong order are swapped when the two objects differ."""
+    principal.require(RELATIONS_WRITE)
+    if len(items) > MAX_BATCH:
+        raise BadUserInput(f"at most {MAX_BATCH} relations per call, got {len(items)}", field=field)
+    if not items:
+        return []
+    location = principal.location_id
+    many = len(items) > 1 or field != "input"
+
+    def at(i: int, name: str) -> str:
+        return f"{field}[{i}].{name}" if many else f"{field}.{name}"
+
+    decoded = [
+        (
+            ids.decode(ids.Kind.ASSOCIATION, it.association_id, field=at(i, "associationId")),
+            ids.decode(ids.Kind.RECORD, it.first_record_id, field=at(i, "firstRecordId")),
+            ids.decode(ids.Kind.RECORD, it.second_record_id, field=at(i, "secondRecordId")),
+        )
+        for i, it in enumerate(items)
+    ]
+    association_rows = await association_sql.get_associations(
+        db, location, list({d[0] for d in decoded})
+    )
+    associations = {r["id"]: AssociationModel.from_row(r) for r in association_rows}
+    record_rows = await record_sql.get_records(
+        db, location, list({u for d in decoded for u in d[1:]})
+    )
+    object_of = {r["id"]: r["object_key"] for r in record_rows}
+
+    wanted: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID]] = []
+    for i, (assoc_uid, first, second) in enumerate(decoded):
+        item = items[i]
+        association = associations.get(assoc_uid)
+        if association is None:
+            raise NotFound(
+                f"no association with id {item.association_id!r}", field=at(i, "associationId")
+            )
+        for uid, raw, name in (
+            (first, item.first_record_id, "firstRecordId"),
+            (second, item.second_record_id, "secondRecordId"),
+        ):
+            if uid not in object_of:
+                raise NotFound(f"no record with id {raw!r}", field=at(i, name))
+        if first == second:
+            raise BadUserInput("a record cannot be linked to itself", field=at(i, "secondRecordId"))
+        a_obj, b_obj = object_of[first], object_of[second]
+        fk, sk = association.first_object_key, association.second_object_key
+        if (a_obj, b_obj) != (fk, sk):
+            if fk != sk and (b_obj, a_obj) == (fk, sk):
+                first, second = second, first
+            else:
+                raise BadUserInput(
+                    f"association {association.key!r} links a {fk} record to a {sk} record,"
+                    f" not a {a_obj} record to a {b_obj} record",
+                    field=at(i, "firstRecordId"),
+                )
+        if association.is_symmetric and second.bytes < first.bytes:
+            first, second = second, first
+        wanted.append((assoc_uid, first, second))
+
+    unique = list(dict.fromkeys(wanted))
+
+    async def work(conn: asyncpg.Connection) -> dict[tuple[Any, Any, Any], RelationModel]:
+        cols = [list(c) for c in zip(*unique, strict=True)]
+        rows = await sql.insert_relations(conn, location, cols[0], cols[1], cols[2])
+        found = {
+            (
+                r["association_id"],
+                r["first_record_id"],
+                r["second_record_id"],
+            ): RelationModel.from_row(r)
+            for r in rows
+        }
+        missing = [w for w in unique if w not in found]
+        if missing:
+            # Committed by a concurrent call after this statement's snapshot was taken.
+            mcols = [list(c) for c in zip(*missing, strict=True)]
+            for r in await sql.find_relations(conn, location, mcols[0], mcols[1], mcols[2]):
+                found[(r["association_id"], r["first_record_id"], r["second_record_id"])] = (
+                    RelationModel.from_row(r)
+                )
+        return found
+
+    try:
+        found = await in_transaction(db, work)
+    except asyncpg.ForeignKeyViolationError:
+        raise NotFound(
+            "a record or association was deleted while linking; nothing was linked"
+        ) from None
+    except asyncpg.PostgresError as exc:
+        if _is_limit_error(exc):
+            raise _limit_error(exc) from None
+        raise
+    return [found[w] for w in wanted]
+
+
+async def get_relations(
+    db: Database, principal: Principal, relation_ids: list[str]
+) -> list[RelationModel]:
+    principal.require(RELATIONS_READ)
+    uids = ids.decode_many(ids.Kind.RELATION, relation_ids)
+    rows = await sql.get_relations(db, principal.location_id, uids)
+    by_id = {r["id"]: RelationModel.from_row(r) for r in rows}
+    for rid, uid in zip(relation_ids, uids, strict=True):
+        if uid not in by_id:
+            raise relation_not_found(rid)
+    return [by_id[u] for u in uids]
+
+
+async def delete_relations(
+    db: Database, principal: Principal, relation_ids: list[str]
+) -> list[str]:
+    """Delete every listed relation or, if one does not exist, none of them."""
+    principal.require(RELATIONS_WRITE)
+    if len(relation_ids) > MAX_BATCH:
+        raise BadUserInput(f"at most {MAX_BATCH} ids per call", field="ids")
+    uids = list(dict.fromkeys(ids.decode_many(ids.Kind.RELATION, relation_ids)))
+
+    async def work(conn: asyncpg.Connection) -> list[str]:
+        rows = await sql.get_relations(conn, principal.location_id, uids, lock=True)
+        present = {r["id"] for r in rows}
+        for rid in relation_ids:
+            if ids.decode(ids.Kind.RELATION, rid) not in present:
+                raise relation_not_found(rid)
+        await sql.delete_relations(conn, principal.location_id, uids)
+        return [ids.encode(ids.Kind.RELATION, u) for u in uids]
+
+    return await in_transaction(db, work)
+
+
+@dataclass(frozen=True)
+class RelatedQuery:
+    """The arguments of `Record.relations`, minus the parent: parents sharing one are batched."""
+
+    first: int
+    after: uuid.UUID | None = None
+    association_id: uuid.UUID | None = None
+    association_key: str | None = None
+    object_key: str | None = None
+    with_total: bool = False
+
+
+def related_query(
+    *,
+    first: int | None,
+    after: str | None,
+    association_id: str | None,
+    association_key: str | None,
+    object_key: str | None,
+    with_total: bool,
+) -> RelatedQuery:
+    return RelatedQuery(
+        first=validation.page_size(first),
+        after=ids.decode_cursor(after),
+        association_id=(
+            None
+            if association_id is None
+            else ids.decode(ids.Kind.ASSOCIATION, association_id, field="associationId")
+        ),
+        association_key=association_key,
+        object_key=None if object_key is None else validation.normalize_object_key(object_key),
+        with_total=with_total,
+    )
+
+
+async def related_pages(
+    db: Database, principal: Principal, parent_ids: list[uuid.UUID], q: RelatedQuery
+) -> dict[uuid.UUID, Page]:
+    """Each parent's page of related records, in one statement whatever the number of parents."""
+    principal.require(RELATIONS_READ)
+    rows = await sql.related_pages(
+        db,
+        principal.location_id,
+        parent_ids,
+        limit=q.first,
+        after=q.after,
+        association_id=q.association_id,
+        association_key=q.association_key,
+        object_key=q.object_key,
+        with_total=q.with_total,
+    )
+    edges: dict[uuid.UUID, list[RelatedEdge]] = {p: [] for p in parent_ids}
+    totals: dict[uuid.UUID, int] = {}
+    for r in rows:
+        parent = r["parent_id"]
+        if q.with_total:
+            totals[parent] = int(r["total"])
+        if r["rel_id"] is None:
+            continue
+        association = AssociationModel.from_row(r, "a_")
+        relation = RelationModel(
+            uid=r["rel_id"],
+            location_id=principal.location_id,
+            association_id=r["association_id"],
+            first_record_id=r["first_record_id"],
+            second_record_id=r["second_record_id"],
+            created_at=r["rel_created_at"],
+        )
+        label = (
+            association.label_of_second() if r["parent_side"] == 1 else association.label_of_first()
+        )
+        edges[parent].append(
+            RelatedEdge(
+                relation=relation,
+                association=association,
+                node=RecordModel.from_row(r, "r_"),
+                label=label,
+            )
+        )
+    return {
+        p: Page(items=e[: q.first], has_next=len(e) > q.first, total=totals.get(p))
+        for p, e in edges.items()
+    }

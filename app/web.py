@@ -1,0 +1,210 @@
+"""The ASGI application: GraphQL, health checks, and the middleware every request passes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.auth import bearer_token
+from app.config import Settings
+from app.errors import AppError, ErrorCode
+from app.graphql.schema import schema as default_schema
+from app.graphql.view import PRINCIPAL_SCOPE_KEY, RelataGraphQL
+from app.services.tokens import authenticate
+from db import Database, count_statements
+from db.migrate import apply_migrations
+
+log = logging.getLogger("relata.web")
+STATEMENTS_HEADER = b"x-relata-sql-statements"
+
+
+def graphql_error_response(status: int, code: ErrorCode, message: str) -> Response:
+    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code.value}}]}
+    headers = {"www-authenticate": "Bearer"} if status == 401 else None
+    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
+class GraphQLEndpoint:
+    """Authenticates every operation before Strawberry sees it, so a bad token is an HTTP 401.
+    Only the GraphiQL page itself (a browser GET with no query) is served without a token."""
+
+    def __init__(self, graphql_app: ASGIApp) -> None:
+        self.graphql_app = graphql_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope, receive)
+            is_ide_page = (
+                request.method == "GET"
+                and "query" not in request.query_params
+                and "text/html" in request.headers.get("accept", "")
+            )
+            if not is_ide_page and request.method in ("GET", "POST"):
+                try:
+                    token = bearer_token(request.headers.get("authorization"))
+                    scope[PRINCIPAL_SCOPE_KEY] = await authenticate(request.app.state.db, token)
+                except AppError as exc:
+                    response = graphql_error_response(exc.http_status, exc.code, exc.message)
+                    await response(scope, receive, send)
+                    return
+        await self.graphql_app(scope, receive, send)
+
+
+class BodySizeLimit:
+    """413 for bodies over the limit, whether announced by Content-Length or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = graphql_error_response(
+            413, ErrorCode.BAD_USER_INPUT, f"request body is larger than {self.max_bytes} bytes"
+        )
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await too_large(scope, receive, send)
+                return
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await too_large(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class StatementCount:
+    """Counts the SQL statements each request sends and reports them in a response header."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with count_statements() as counter:
+
+            async def counting_send(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    # asyncpg reports each query through call_soon: let the last one land.
+                    await asyncio.sleep(0)
+                    headers = list(message.get("headers", []))
+                    headers.append((STATEMENTS_HEADER, str(counter.count).encode()))
+                    message = {**message, "headers": headers}
+                await send(message)
+
+            await self.app(scope, receive, counting_send)
+
+
+async def healthz(_: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    db: Database | None = getattr(request.app.state, "db", None)
+    if db is None:
+        return JSONResponse({"status": "starting"}, 503)
+    try:
+        await asyncio.wait_for(db.fetchval("select 1"), timeout=2.0)
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+        log.warning("readiness check failed: %s", exc.__class__.__name__)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+    return JSONResponse({"status": "ready", "database": "ok"})
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    dsn: str | None = None,
+    extra_routes: list[Any] | None = None,
+) -> Starlette:
+    """The app. Give `database` to share a pool (tests); otherwise it connects on startup."""
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        owned: Database | None = None
+        if database is None:
+            target = dsn or settings.resolve_dsn()
+            await apply_migrations(target)
+            owned = await Database.connect(
+                target,
+                min_size=settings.pool_min,
+                max_size=settings.pool_max,
+                statement_timeout_ms=settings.statement_timeout_ms,
+            )
+            app.state.db = owned
+        try:
+            yield
+        finally:
+            if owned is not None:
+                await owned.close()
+
+    graphql_app = RelataGraphQL(
+        default_schema,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        allow_queries_via_get=True,
+    )
+    routes: list[Any] = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", GraphQLEndpoint(graphql_app), methods=["GET", "POST"]),
+        *(extra_routes or []),
+    ]
+    middleware = [
+        Middleware(StatementCount),
+        Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+    ]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+                allow_headers=["authorization", "content-type", "version"],
+            )
+        )
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    if database is not None:
+        app.state.db = database
+    return app
+
+
+__all__ = ["create_app", "Mount"]

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import asyncpg
+import orjson
+
+
+@dataclass
+class StatementCounter:
+    """SQL statements sent on behalf of one request; tests pin it to catch N+1 regressions."""
+
+    count: int = 0
+
+
+_counter: contextvars.ContextVar[StatementCounter | None] = contextvars.ContextVar(
+    "relata_statement_counter", default=None
+)
+
+
+def current_counter() -> StatementCounter | None:
+    return _counter.get()
+
+
+@contextlib.contextmanager
+def count_statements() -> Iterator[StatementCounter]:
+    counter = StatementCounter()
+    token = _counter.set(counter)
+    try:
+        yield counter
+    finally:
+        _counter.reset(token)
+
+
+def _log_query(_record: Any) -> None:
+    # asyncpg calls query loggers through loop.call_soon, which runs them in a copy of the
+    # issuing task's context: the counter object is shared, so mutating it is seen.
+    counter = _counter.get()
+    if counter is not None:
+        counter.count += 1
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda v: orjson.dumps(v).decode(),
+        decoder=orjson.loads,
+        schema="pg_catalog",
+    )
+    await conn.set_type_codec(
+        "json", encoder=lambda v: json.dumps(v), decoder=orjson.loads, schema="pg_catalog"
+    )
+    conn.add_query_logger(_log_query)
+
+
+class Database:
+    """An asyncpg pool with the codecs and statement counting every caller relies on."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @classmethod
+    async def connect(
+        cls,
+        dsn: str,
+        *,
+        min_size: int = 2,
+        max_size: int = 10,
+        statement_timeout_ms: int = 15000,
+        command_timeout: float = 30.0,
+    ) -> Database:
+        pool = await asyncpg.create_pool(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            init=_init_connection,
+            command_timeout=command_timeout,
+            server_settings={
+                "statement_timeout": str(statement_timeout_ms),
+                "application_name": "relata",
+            },
+        )
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        return await self.pool.fetch(query, *args)  # type: ignore[no-any-return]
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        return await self.pool.fetchrow(query, *args)
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        return await self.pool.fetchval(query, *args)
+
+    async def execute(self, query: str, *args: Any) -> str:
+        return await self.pool.execute(query, *args)  # type: ignore[no-any-return]
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield conn
+
+
+class Executor(Protocol):
+    """What db/ query functions accept: a Database, a pooled connection or a transaction's."""
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]: ...  # pragma: no cover
+    async def fetchrow(
+        self, query: str, *args: Any
+    ) -> asyncpg.Record | None: ...  # pragma: no cover
+    async def fetchval(self, query: str, *args: Any) -> Any: ...  # pragma: no cover
+    async def execute(self, query: str, *args: Any) -> str: ...  # pragma: no cover

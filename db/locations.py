@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from db.database import Executor
+
+_STANDARD_OBJECTS_SQL = """
+insert into objects (location_id, key, is_standard, singular_label, plural_label,
+                     primary_display_property, description)
+select $1, k, true, s, p, d, null
+from unnest($2::text[], $3::text[], $4::text[], $5::text[]) as t(k, s, p, d)
+on conflict (location_id, key) do nothing
+"""
+
+_SYSTEM_ASSOCIATION_SQL = """
+insert into associations (location_id, key, association_type, first_object_key,
+                          second_object_key, first_object_label, second_object_label,
+                          first_to_second_limit, second_to_first_limit, description)
+values ($1, 'contact_company', 'SYSTEM_DEFINED', 'contact', 'company', 'Contact', 'Company',
+        1, 1000, 'A contact''s company')
+on conflict (location_id, key) do nothing
+"""
+
+
+async def ensure_location(conn: Executor, location_id: str, name: str = "") -> bool:
+    """Create the location with its standard objects and system association; True if new."""
+    status = await conn.execute(
+        "insert into locations (id, name) values ($1, $2) on conflict (id) do nothing",
+        location_id,
+        name,
+    )
+    await conn.execute(
+        _STANDARD_OBJECTS_SQL,
+        location_id,
+        ["contact", "company", "opportunity"],
+        ["Contact", "Company", "Opportunity"],
+        ["Contacts", "Companies", "Opportunities"],
+        ["name", "name", "name"],
+    )
+    await conn.execute(_SYSTEM_ASSOCIATION_SQL, location_id)
+    return status.endswith(" 1")
+
+
+async def location_name(conn: Executor, location_id: str) -> str | None:
+    value = await conn.fetchval("select name from locations where id = $1", location_id)
+    return None if value is None else str(value)
+
+
+async def count_locations(conn: Executor) -> int:
+    return int(await conn.fetchval("select count(*) from locations"))

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import asyncpg
+
+from db.database import Executor
+
+_COLUMNS = (
+    "id, key, is_standard, singular_label, plural_label, description,"
+    " primary_display_property, created_at, updated_at"
+)
+
+
+async def list_objects(conn: Executor, location_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"select {_COLUMNS} from objects where location_id = $1 order by is_standard desc, key",
+        location_id,
+    )
+
+
+async def get_object_by_key(conn: Executor, location_id: str, key: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"select {_COLUMNS} from objects where location_id = $1 and key = $2", location_id, key
+    )
+
+
+async def get_object_by_id(conn: Executor, location_id: str, uid: object) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"select {_COLUMNS} from objects where location_id = $1 and id = $2", location_id, uid
+    )
+
+
+async def get_objects_by_keys(
+    conn: Executor, location_id: str, keys: list[str]
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"select {_COLUMNS} from objects where location_id = $1 and key = any($2::text[])",
+        location_id,
+        keys,
+    )
+
+
+async def insert_object(
+    conn: Executor,
+    location_id: str,
+    key: str,
+    singular: str,
+    plural: str,
+    description: str | None,
+    primary_display_property: str,
+) -> asyncpg.Record | None:
+    """The new object, or None when the key is taken."""
+    return await conn.fetchrow(
+        "insert into objects (location_id, key, is_standard, singular_label, plural_label,"
+        " description, primary_display_property) values ($1, $2, false, $3, $4, $5, $6)"
+        f" on conflict (location_id, key) do nothing returning {_COLUMNS}",
+        location_id,
+        key,
+        singular,
+        plural,
+        description,
+        primary_display_property,
+    )

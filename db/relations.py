@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from db import associations as association_sql
+from db import records as record_sql
+from db.database import Executor
+
+COLUMNS = "id, location_id, association_id, first_record_id, second_record_id, created_at"
+
+
+async def insert_relations(
+    conn: Executor,
+    location_id: str,
+    association_ids: list[uuid.UUID],
+    first_ids: list[uuid.UUID],
+    second_ids: list[uuid.UUID],
+) -> list[asyncpg.Record]:
+    """Insert the links that do not exist yet and return every requested link, new or old.
+
+    The statement-level trigger on `relations` bumps the per-record counters and raises
+    SQLSTATE RL001 when a limit would be passed, which aborts the whole batch.
+    """
+    rows = await conn.fetch(
+        "with wanted as ("
+        " select * from unnest($2::uuid[], $3::uuid[], $4::uuid[]) with ordinality"
+        "  as t(association_id, first_record_id, second_record_id, ord)"
+        "), inserted as ("
+        " insert into relations (location_id, association_id, first_record_id, second_record_id)"
+        " select $1, association_id, first_record_id, second_record_id from wanted order by ord"
+        " on conflict (location_id, association_id, first_record_id, second_record_id) do nothing"
+        f" returning {COLUMNS}"
+        ")"
+        " select * from inserted"
+        " union all"
+        f" select {', '.join('r.' + c.strip() for c in COLUMNS.split(','))}"
+        " from relations r join wanted w on r.location_id = $1"
+        " and r.association_id = w.association_id and r.first_record_id = w.first_record_id"
+        " and r.second_record_id = w.second_record_id",
+        location_id,
+        association_ids,
+        first_ids,
+        second_ids,
+    )
+    return list(rows)
+
+
+async def find_relations(
+    conn: Executor,
+    location_id: str,
+    association_ids: list[uuid.UUID],
+    first_ids: list[uuid.UUID],
+    second_ids: list[uuid.UUID],
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"select {', '.join('r.' + c.strip() for c in COLUMNS.split(','))}"
+        " from relations r join unnest($2::uuid[], $3::uuid[], $4::uuid[])"
+        "  as w(association_id, first_record_id, second_record_id)"
+        " on r.location_id = $1 and r.association_id = w.association_id"
+        " and r.first_record_id = w.first_record_id and r.second_record_id = w.second_record_id",
+        location_id,
+        association_ids,
+        first_ids,
+        second_ids,
+    )
+
+
+async def get_relations(
+    conn: Executor, location_id: str, uids: list[uuid.UUID], *, lock: bool = False
+) -> list[asyncpg.Record]:
+    suffix = " order by id for update" if lock else ""
+    return await conn.fetch(
+        f"select {COLUMNS} from relations where location_id = $1 and id = any($2::uuid[]){suffix}",
+        location_id,
+        uids,
+    )
+
+
+async def delete_relations(conn: Executor, location_id: str, uids: list[uuid.UUID]) -> int:
+    status = await conn.execute(
+        "delete from relations where location_id = $1 and id = any($2::uuid[])",
+        location_id,
+        uids,
+    )
+    return int(status.split()[-1])
+
+
+def _branch(parent_column: str, other_column: str, side: int, filters: str, after: str) -> str:
+    return (
+        f"(select rel.id as rel_id, rel.association_id, rel.first_record_id,"
+        f" rel.second_record_id, rel.created_at as rel_created_at,"
+        f" rel.{other_column} as other_id, {side} as parent_side"
+        f" from relations rel where rel.location_id = $1 and rel.{parent_column} = p.parent_id"
+        f"{filters}{after} order by rel.id limit $3)"
+    )
+
+
+def _filters(
+    side: int,
+    args: list[Any],
+    association_id: uuid.UUID | None,
+    association_key: str | None,
+    object_key: str | None,
+) -> str:
+    parts = []
+    if association_id is not None:
+        parts.append(f" and rel.association_id = ${args.index(association_id) + 1}")
+    if association_key is not None:
+        parts.append(
+            " and rel.association_id = (select id from associations where location_id = $1"
+            f" and key = ${args.index(association_key) + 1})"
+        )
+    if object_key is not None:
+        other = "second_object_key" if side == 1 else "first_object_key"
+        parts.append(
+            " and rel.association_id in (select id from associations where location_id = $1"
+            f" and {other} = ${args.index(object_key) + 1})"
+        )
+    return "".join(parts)
+
+
+async def related_pages(
+    conn: Executor,
+    location_id: str,
+    parent_ids: list[uuid.UUID],
+    *,
+    limit: int,
+    after: uuid.UUID | None,
+    association_id: uuid.UUID | None,
+    association_key: str | None,
+    object_key: str | None,
+    with_total: bool,
+) -> list[asyncpg.Record]:
+    """One statement for every parent: each parent's first `limit + 1` relations after `after`,
+    with the related record and the association joined in, ordered by parent then relation id.
+    Each parent is paginated on its own (a LATERAL per parent over two index-ordered scans), so
+    siblings never truncate one another."""
+    args: list[Any] = [location_id, parent_ids, limit + 1]
+    after_sql = ""
+    if after is not None:
+        args.append(after)
+        after_sql = f" and rel.id > ${len(args)}"
+    for value in (association_id, association_key, object_key):
+        if value is not None:
+            args.append(value)
+    f1 = _filters(1, args, association_id, association_key, object_key)
+    f2 = _filters(2, args, association_id, association_key, object_key)
+    total_sql = ""
+    if with_total:
+        total_sql = (
+            ", (select count(*) from relations rel where rel.location_id = $1"
+            f" and rel.first_record_id = p.parent_id{f1})"
+            " + (select count(*) from relations rel where rel.location_id = $1"
+            f" and rel.second_record_id = p.parent_id{f2}) as total"
+        )
+    sql = (
+        "select p.parent_id, x.*, "
+        + ", ".join(f"r.{c.strip()} as r_{c.strip()}" for c in record_sql.COLUMNS.split(","))
+        + ", "
+        + association_sql.prefixed_columns("a", "a_")
+        + total_sql
+        + " from unnest($2::uuid[]) as p(parent_id)"
+        " left join lateral (select * from ("
+        + _branch("first_record_id", "second_record_id", 1, f1, after_sql)
+        + " union all "
+        + _branch("second_record_id", "first_record_id", 2, f2, after_sql)
+        + ") both_sides order by rel_id limit $3) x on true"
+        " left join records r on r.location_id = $1 and r.id = x.other_id"
+        " left join associations a on a.location_id = $1 and a.id = x.association_id"
+        " order by p.parent_id, x.rel_id"
+    )
+    return await conn.fetch(sql, *args)

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import strawberry
+
+from app.graphql.context import Info
+from app.graphql.types import (
+    CreateRecordInput,
+    DeleteRecordPayload,
+    Record,
+    RecordConnection,
+    RelatedToInput,
+    UpdateRecordInput,
+    _wants,
+    record_from_model,
+)
+from app.services import records as service
+
+
+async def record(info: Info, id: strawberry.ID) -> Record:
+    ctx = info.context
+    return record_from_model(await service.get_record(ctx.db, ctx.principal, id))
+
+
+async def records(
+    info: Info,
+    object_key: str,
+    first: int | None = 50,
+    after: str | None = None,
+    query: str | None = None,
+    related_to: RelatedToInput | None = None,
+) -> RecordConnection:
+    ctx = info.context
+    page = await service.list_records(
+        ctx.db,
+        ctx.principal,
+        object_key,
+        first=first,
+        after=after,
+        query=query,
+        related_to=None if related_to is None else related_to.record_id,
+        association_id=None if related_to is None else related_to.association_id,
+        with_total=_wants(info, "totalCount"),
+    )
+    return RecordConnection.from_page(page, after)
+
+
+async def create_record(info: Info, input: CreateRecordInput) -> Record:
+    ctx = info.context
+    model = await service.create_record(ctx.db, ctx.principal, input.object_key, input.properties)
+    return record_from_model(model)
+
+
+async def update_record(info: Info, input: UpdateRecordInput) -> Record:
+    ctx = info.context
+    model = await service.update_record(ctx.db, ctx.principal, input.id, input.properties)
+    return record_from_model(model)
+
+
+async def delete_record(info: Info, id: strawberry.ID) -> DeleteRecordPayload:
+    ctx = info.context
+    removed = await service.delete_record(ctx.db, ctx.principal, id)
+    return DeleteRecordPayload(deleted_id=id, deleted_relation_count=removed)
