@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -137,7 +138,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         _print("create a token with: relata token create --location default --role admin")
     _print("")
     app = create_app(settings, dsn=dsn)
-    uvicorn.run(app, host=host, port=port, log_level=args.log_level, timeout_graceful_shutdown=20)
+    # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown; turning that into a normal
+    # exit lets the embedded PostgreSQL be stopped cleanly instead of being left running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        uvicorn.run(
+            app, host=host, port=port, log_level=args.log_level, timeout_graceful_shutdown=20
+        )
+    finally:
+        if not settings.database_url:
+            from db.embedded import stop_embedded
+
+            stop_embedded(settings.data_dir)
     return 0
 
 
