@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import strawberry
 
+from app.graphql import shaping
 from app.graphql.context import Info
 from app.graphql.types import (
     CreateRecordInput,
@@ -18,7 +19,13 @@ from app.services import records as service
 
 async def record(info: Info, id: strawberry.ID) -> Record:
     ctx = info.context
-    return record_from_model(await service.get_record(ctx.db, ctx.principal, id))
+    plans = shaping.plan_record(info)
+    model = await service.get_record(ctx.db, ctx.principal, id)
+    if plans is not None:
+        shaped = await shaping.shape_record(info, plans, model)
+        if shaped is not None:
+            return shaped  # type: ignore[return-value]  # passed through by the executor
+    return record_from_model(model)
 
 
 async def records(
@@ -30,6 +37,7 @@ async def records(
     related_to: RelatedToInput | None = None,
 ) -> RecordConnection:
     ctx = info.context
+    plans = shaping.plan_records(info)
     page = await service.list_records(
         ctx.db,
         ctx.principal,
@@ -41,6 +49,10 @@ async def records(
         association_id=None if related_to is None else related_to.association_id,
         with_total=_wants(info, "totalCount"),
     )
+    if plans is not None:
+        shaped = await shaping.shape_records(info, plans, page, after)
+        if shaped is not None:
+            return shaped  # type: ignore[return-value]  # passed through by the executor
     return RecordConnection.from_page(page, after)
 
 

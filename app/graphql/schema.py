@@ -8,6 +8,7 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
 from app.errors import AppError
+from app.graphql.shaping import PassThroughExecutionContext
 from app.graphql.types import (
     Association,
     Company,
@@ -85,7 +86,7 @@ class RelataSchema(strawberry.Schema):
         # Client errors are answers, not incidents; only the unexpected is logged, with context.
         for error in errors:
             original = error.original_error
-            if original is None or isinstance(original, AppError):
+            if original is None or isinstance(original, (AppError, GraphQLError)):
                 continue
             log.error(
                 "unexpected error in %s at %s",
@@ -101,6 +102,7 @@ def build_schema(extensions: list[Any] | None = None) -> RelataSchema:
         mutation=Mutation,
         types=[Contact, Company, Opportunity, CustomObjectRecord],
         extensions=extensions or [],
+        execution_context_class=PassThroughExecutionContext,
     )
 
 

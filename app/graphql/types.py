@@ -138,10 +138,42 @@ class Record(Node):
         return RelationConnection.from_page(page, after)
 
 
+def text_property(model: RecordModel, name: str) -> str | None:
+    value = model.properties.get(name)
+    return None if value is None else str(value)
+
+
+def monetary_value(model: RecordModel) -> float | None:
+    value = model.properties.get("monetaryValue")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+# Typed fields of the standard objects, read from the record's properties. The pre-shaped
+# execution path (app/graphql/shaping.py) reads them from this same table.
+TYPED_PROPERTIES: dict[str, dict[str, str]] = {
+    "Contact": {
+        "firstName": "firstName",
+        "lastName": "lastName",
+        "email": "email",
+        "phone": "phone",
+    },
+    "Company": {"name": "name"},
+    "Opportunity": {"name": "name", "status": "status"},
+}
+
+
 def _properties_field(name: str) -> Any:
     def resolve(root: Record) -> str | None:
-        value = root.model.properties.get(name)
-        return None if value is None else str(value)
+        return text_property(root.model, name)
 
     return strawberry.field(resolver=resolve)
 
@@ -166,15 +198,7 @@ class Opportunity(Record):
 
     @strawberry.field
     def monetary_value(self) -> float | None:
-        value = self.model.properties.get("monetaryValue")
-        if isinstance(value, bool):
-            return None
-        if isinstance(value, (int, float)):
-            return float(value)
-        try:
-            return float(value) if isinstance(value, str) else None
-        except ValueError:
-            return None
+        return monetary_value(self.model)
 
 
 @strawberry.type
@@ -187,6 +211,10 @@ _RECORD_TYPES: dict[str, type[Record]] = {
     "company": Company,
     "opportunity": Opportunity,
 }
+
+
+def record_type_name(object_key: str) -> str:
+    return _RECORD_TYPES.get(object_key, CustomObjectRecord).__name__
 
 
 def record_from_model(m: RecordModel) -> Record:
