@@ -213,8 +213,11 @@ _RECORD_TYPES: dict[str, type[Record]] = {
 }
 
 
+_TYPE_NAMES = {key: cls.__name__ for key, cls in _RECORD_TYPES.items()}
+
+
 def record_type_name(object_key: str) -> str:
-    return _RECORD_TYPES.get(object_key, CustomObjectRecord).__name__
+    return _TYPE_NAMES.get(object_key, "CustomObjectRecord")
 
 
 def record_from_model(m: RecordModel) -> Record:

@@ -97,14 +97,12 @@ async def list_records(
     principal.require(RECORDS_READ)
     limit = validation.page_size(first)
     cursor = ids.decode_cursor(after)
-    obj = await require_object(db, principal.location_id, object_key)
+    key = validation.normalize_object_key(object_key)
     related_uid: uuid.UUID | None = None
     association_uid: uuid.UUID | None = None
     if related_to is not None:
         principal.require(RELATIONS_READ)
         related_uid = ids.decode(ids.Kind.RECORD, related_to, field="relatedTo.recordId")
-        if await sql.get_record(db, principal.location_id, related_uid) is None:
-            raise record_not_found(related_to)
         if association_id is not None:
             association_uid = ids.decode(
                 ids.Kind.ASSOCIATION, association_id, field="relatedTo.associationId"
@@ -113,7 +111,7 @@ async def list_records(
     rows, total = await sql.list_records(
         db,
         principal.location_id,
-        obj.key,
+        key,
         limit=limit,
         after=cursor,
         query=search,
@@ -121,5 +119,25 @@ async def list_records(
         association_id=association_uid,
         with_total=with_total,
     )
+    if not rows:
+        # Only an empty page can hide an unknown object or record, so only then is it checked:
+        # a list view costs one statement, not three.
+        await require_object(db, principal.location_id, key)
+        if related_uid is not None and await sql.get_record(
+            db, principal.location_id, related_uid
+        ) is None:
+            raise record_not_found(str(related_to))
     items = [RecordModel.from_row(r) for r in rows[:limit]]
     return Page(items=items, has_next=len(rows) > limit, total=total)
+
+
+async def get_record_of_object(
+    db: Database, principal: Principal, object_key: Any, record_id: str
+) -> RecordModel:
+    """The record, which must be one of `object_key` (REST nests records under their object):
+    a record of another object is as unknown here as one that never existed."""
+    key = validation.normalize_object_key(object_key)
+    record = await get_record(db, principal, record_id)
+    if record.object_key != key:
+        raise record_not_found(record_id)
+    return record

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 
@@ -245,13 +246,16 @@ async def related_pages(
     )
     edges: dict[uuid.UUID, list[RelatedEdge]] = {p: [] for p in parent_ids}
     totals: dict[uuid.UUID, int] = {}
+    associations: dict[uuid.UUID, AssociationModel] = {}
     for r in rows:
         parent = r["parent_id"]
         if q.with_total:
             totals[parent] = int(r["total"])
         if r["rel_id"] is None:
             continue
-        association = AssociationModel.from_row(r, "a_")
+        association = associations.get(r["association_id"])
+        if association is None:
+            association = associations[r["association_id"]] = AssociationModel.from_row(r, "a_")
         relation = RelationModel(
             uid=r["rel_id"],
             location_id=principal.location_id,
@@ -275,3 +279,91 @@ async def related_pages(
         p: Page(items=e[: q.first], has_next=len(e) > q.first, total=totals.get(p))
         for p, e in edges.items()
     }
+
+
+class _OnConnection:
+    """A Database-shaped view of one connection inside an open transaction. Service functions
+    given it send their statements there, and their own transactions become savepoints, so
+    several of them compose into one all-or-nothing unit without copying their rules."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        return await self.conn.fetch(query, *args)  # type: ignore[no-any-return]
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        return await self.conn.fetchrow(query, *args)
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        return await self.conn.fetchval(query, *args)
+
+    async def execute(self, query: str, *args: Any) -> str:
+        return await self.conn.execute(query, *args)  # type: ignore[no-any-return]
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self.conn.transaction():
+            yield self.conn
+
+
+async def apply_relation_changes(
+    db: Database,
+    principal: Principal,
+    *,
+    add: Sequence[RelationInput],
+    remove: Sequence[str],
+) -> tuple[list[RelationModel], list[str]]:
+    """Delete the `remove` relations, then create the `add` ones, in one transaction: all of it
+    happens or none of it does. Removing first frees slots under the limits for the adds.
+    Return the relations asked for in `add` (new or existing) and the ids removed."""
+    principal.require(RELATIONS_WRITE)
+
+    async def work(conn: asyncpg.Connection) -> tuple[list[RelationModel], list[str]]:
+        bound = cast(Database, _OnConnection(conn))
+        removed = await delete_relations(bound, principal, list(remove)) if remove else []
+        created = await create_relations(bound, principal, add, field="add") if add else []
+        return created, removed
+
+    return await in_transaction(db, work)
+
+
+async def list_record_relations(
+    db: Database,
+    principal: Principal,
+    record_id: str,
+    *,
+    skip: Any = None,
+    limit: Any = None,
+    association_ids: Sequence[str] | None = None,
+) -> tuple[list[tuple[RelationModel, AssociationModel]], int]:
+    """One `skip`/`limit` page of a record's relations (either side, oldest first), each with its
+    association, optionally only those of `association_ids`, and how many there are in all."""
+    principal.require(RELATIONS_READ)
+    offset, size = validation.offset_page(skip, limit)
+    uid = ids.decode(ids.Kind.RECORD, record_id, field="recordId")
+    assoc_uids = (
+        None
+        if association_ids is None
+        else ids.decode_many(ids.Kind.ASSOCIATION, list(association_ids), field="associationIds")
+    )
+    if await record_sql.get_record(db, principal.location_id, uid) is None:
+        raise NotFound(f"no record with id {record_id!r}", id=record_id)
+    rows, total = await sql.list_record_relations(
+        db, principal.location_id, uid, association_ids=assoc_uids, offset=offset, limit=size
+    )
+    return [
+        (RelationModel.from_row(r), AssociationModel.from_row(r, "a_")) for r in rows
+    ], total
+
+
+async def associations_of(
+    db: Database, principal: Principal, relations: Sequence[RelationModel]
+) -> dict[uuid.UUID, AssociationModel]:
+    """The associations of relations the caller already holds, by association uid."""
+    principal.require(RELATIONS_READ)
+    wanted = list({r.association_id for r in relations})
+    if not wanted:
+        return {}
+    rows = await association_sql.get_associations(db, principal.location_id, wanted)
+    return {r["id"]: AssociationModel.from_row(r) for r in rows}
