@@ -138,12 +138,20 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         _print("create a token with: relata token create --location default --role admin")
     _print("")
     app = create_app(settings, dsn=dsn)
+    from app.request_log import configure_access_log
+
+    configure_access_log()  # JSON lines from app.request_log replace uvicorn's access log
     # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown; turning that into a normal
     # exit lets the embedded PostgreSQL be stopped cleanly instead of being left running.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         uvicorn.run(
-            app, host=host, port=port, log_level=args.log_level, timeout_graceful_shutdown=20
+            app,
+            host=host,
+            port=port,
+            log_level=args.log_level,
+            timeout_graceful_shutdown=20,
+            access_log=False,
         )
     finally:
         if not settings.database_url:

@@ -9,6 +9,11 @@ def _int(name: str, default: int) -> int:
     return default if raw in (None, "") else int(raw)
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else float(raw)
+
+
 def _bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw in (None, ""):
@@ -29,6 +34,16 @@ class Settings:
     introspection: bool = True
     graphiql: bool = True
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    # Abuse limits (SECURITY.md lists each with its environment variable).
+    max_depth: int = 20
+    max_aliases: int = 50
+    max_tokens: int = 5_000
+    max_cost: int = 500_000
+    # Per-token token bucket, per process; a rate of 0 turns it off.
+    rate_limit_per_second: float = 200.0
+    rate_limit_burst: int = 2_000
+    # Seconds a request waits for a pooled connection before it fails cleanly.
+    pool_timeout: float = 5.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -47,6 +62,13 @@ class Settings:
             introspection=_bool("RELATA_INTROSPECTION", True),
             graphiql=_bool("RELATA_GRAPHIQL", True),
             cors_origins=origins,
+            max_depth=_int("RELATA_MAX_DEPTH", 20),
+            max_aliases=_int("RELATA_MAX_ALIASES", 50),
+            max_tokens=_int("RELATA_MAX_TOKENS", 5_000),
+            max_cost=_int("RELATA_MAX_COST", 500_000),
+            rate_limit_per_second=_float("RELATA_RATE_LIMIT_PER_SECOND", 200.0),
+            rate_limit_burst=_int("RELATA_RATE_LIMIT_BURST", 2_000),
+            pool_timeout=_float("RELATA_POOL_TIMEOUT", 5.0),
         )
 
     def resolve_dsn(self) -> str:

@@ -20,8 +20,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.auth import bearer_token
 from app.config import Settings
 from app.errors import AppError, ErrorCode
-from app.graphql.schema import schema as default_schema
+from app.graphql.extensions import OPERATION_SCOPE_KEY, hardening_extensions
+from app.graphql.schema import build_schema
 from app.graphql.view import PRINCIPAL_SCOPE_KEY, RelataGraphQL
+from app.ratelimit import TokenBucketLimiter, retry_after_header
+from app.request_log import RequestLog
+from app.rest import routes as rest_routes
 from app.services.tokens import authenticate
 from db import Database, count_statements
 from db.migrate import apply_migrations
@@ -30,10 +34,36 @@ log = logging.getLogger("relata.web")
 STATEMENTS_HEADER = b"x-relata-sql-statements"
 
 
-def graphql_error_response(status: int, code: ErrorCode, message: str) -> Response:
-    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code.value}}]}
-    headers = {"www-authenticate": "Bearer"} if status == 401 else None
+def graphql_error_response(
+    status: int,
+    code: ErrorCode,
+    message: str,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> Response:
+    error = {"message": message, "extensions": {"code": code.value, **extensions}}
+    body = {"data": None, "errors": [error]}
+    headers = dict(headers or {})
+    if status == 401:
+        headers["www-authenticate"] = "Bearer"
     return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
+UNAVAILABLE_MESSAGE = "the service is temporarily unavailable; retry shortly"
+
+
+def rate_limited_response(limiter: TokenBucketLimiter, retry_after: float) -> Response:
+    """429 for a token over its rate: GraphQL-shaped, with Retry-After in whole seconds."""
+    header = retry_after_header(retry_after)
+    return graphql_error_response(
+        429,
+        ErrorCode.LIMIT_EXCEEDED,
+        f"rate limit exceeded: this token may make {limiter.rate:g} requests per second with"
+        f" bursts of {limiter.burst} (per server process); retry after {header} s",
+        {"retry-after": header},
+        limitName="rateLimit",
+        retryAfter=int(header),
+    )
 
 
 class GraphQLEndpoint:
@@ -54,10 +84,23 @@ class GraphQLEndpoint:
             if not is_ide_page and request.method in ("GET", "POST"):
                 try:
                     token = bearer_token(request.headers.get("authorization"))
-                    scope[PRINCIPAL_SCOPE_KEY] = await authenticate(request.app.state.db, token)
+                    principal = await authenticate(request.app.state.db, token)
                 except AppError as exc:
                     response = graphql_error_response(exc.http_status, exc.code, exc.message)
                     await response(scope, receive, send)
+                    return
+                except Exception as exc:  # noqa: BLE001 - database down or pool exhausted
+                    log.warning("authentication failed: %s", exc.__class__.__name__)
+                    response = graphql_error_response(
+                        503, ErrorCode.INTERNAL_SERVER_ERROR, UNAVAILABLE_MESSAGE
+                    )
+                    await response(scope, receive, send)
+                    return
+                scope[PRINCIPAL_SCOPE_KEY] = principal
+                limiter: TokenBucketLimiter | None = request.app.state.rate_limiter
+                retry_after = limiter.acquire(principal.token_id) if limiter else 0.0
+                if limiter and retry_after > 0:
+                    await rate_limited_response(limiter, retry_after)(scope, receive, send)
                     return
         await self.graphql_app(scope, receive, send)
 
@@ -169,6 +212,7 @@ def create_app(
                 min_size=settings.pool_min,
                 max_size=settings.pool_max,
                 statement_timeout_ms=settings.statement_timeout_ms,
+                acquire_timeout=settings.pool_timeout,
             )
             app.state.db = owned
         try:
@@ -178,7 +222,7 @@ def create_app(
                 await owned.close()
 
     graphql_app = RelataGraphQL(
-        default_schema,
+        build_schema(extensions=hardening_extensions(settings)),
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
     )
@@ -186,6 +230,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/graphql", GraphQLEndpoint(graphql_app), methods=["GET", "POST"]),
+        *rest_routes(),
         *(extra_routes or []),
     ]
     middleware = [
@@ -201,7 +246,19 @@ def create_app(
                 allow_headers=["authorization", "content-type", "version"],
             )
         )
+    # Outermost: the request log sees every response, 413s and 429s included.
+    middleware.insert(
+        0,
+        Middleware(
+            RequestLog, principal_key=PRINCIPAL_SCOPE_KEY, operation_key=OPERATION_SCOPE_KEY
+        ),
+    )
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.rate_limiter = (
+        TokenBucketLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        if settings.rate_limit_per_second > 0
+        else None
+    )
     if database is not None:
         app.state.db = database
     return app

@@ -8,6 +8,7 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
 from app.errors import AppError
+from app.graphql.scalar_defaults import literal_scalar_defaults
 from app.graphql.shaping import PassThroughExecutionContext
 from app.graphql.types import (
     Association,
@@ -97,13 +98,16 @@ class RelataSchema(strawberry.Schema):
 
 
 def build_schema(extensions: list[Any] | None = None) -> RelataSchema:
-    return RelataSchema(
+    built = RelataSchema(
         query=Query,
         mutation=Mutation,
         types=[Contact, Company, Opportunity, CustomObjectRecord],
         extensions=extensions or [],
         execution_context_class=PassThroughExecutionContext,
     )
+    # JSON defaults as literals, so introspection can render them (see the module).
+    literal_scalar_defaults(built._schema)
+    return built
 
 
 schema = build_schema()

@@ -1,0 +1,45 @@
+"""Schema extensions that keep hostile queries out: one concern per module.
+
+`hardening_extensions(settings)` is the list the served schema is built with; each entry is a
+factory, never a shared instance (Strawberry PR #4392: instances leak execution context
+between concurrent requests)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from strawberry.extensions import DisableIntrospection
+
+from app.config import Settings
+from app.graphql.extensions.aliases import AliasLimiter
+from app.graphql.extensions.cost import CostLimiter, estimate_cost
+from app.graphql.extensions.depth import DepthLimiter
+from app.graphql.extensions.operation_log import OPERATION_SCOPE_KEY, OperationLog
+from app.graphql.extensions.tokens import TokenLimiter
+
+
+def hardening_extensions(settings: Settings) -> list[Callable[[], Any]]:
+    extensions: list[Callable[[], Any]] = [
+        OperationLog,
+        partial(TokenLimiter, max_token_count=settings.max_tokens),
+        partial(DepthLimiter, max_depth=settings.max_depth),
+        partial(AliasLimiter, max_alias_count=settings.max_aliases),
+        partial(CostLimiter, max_cost=settings.max_cost),
+    ]
+    if not settings.introspection:
+        extensions.append(DisableIntrospection)
+    return extensions
+
+
+__all__ = [
+    "OPERATION_SCOPE_KEY",
+    "AliasLimiter",
+    "CostLimiter",
+    "DepthLimiter",
+    "OperationLog",
+    "TokenLimiter",
+    "estimate_cost",
+    "hardening_extensions",
+]
