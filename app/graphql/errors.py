@@ -23,8 +23,9 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     if isinstance(original, AppError):
         formatted["message"] = original.message
         formatted["extensions"] = {"code": original.code.value, **original.extensions}
-    elif original is None:
-        # Parse and validation errors, and arguments of the wrong type: the query is at fault.
+    elif original is None or isinstance(original, GraphQLError):
+        # Parse and validation errors, and arguments or variables of the wrong type (graphql-core
+        # wraps a variable's coercion error in another GraphQLError): the query is at fault.
         code = (error.extensions or {}).get("code") or ErrorCode.BAD_USER_INPUT.value
         formatted["extensions"] = {**(error.extensions or {}), "code": code}
     else:
