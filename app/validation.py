@@ -63,6 +63,8 @@ def text(raw: Any, field: str, *, required: bool, max_len: int = MAX_LABEL) -> s
         return None
     if not isinstance(raw, str):
         raise BadUserInput(f"{field} must be a string", field=field)
+    if "\x00" in raw:
+        raise BadUserInput(f"{field} contains a NUL character", field=field)
     value = raw.strip()
     if not value:
         if required:
@@ -91,6 +93,8 @@ def properties(raw: Any, *, field: str = "properties") -> dict[str, Any]:
             raise BadUserInput(
                 f"property names must be 1 to {MAX_PROPERTY_NAME} characters", field=field
             )
+        if "\x00" in name:
+            raise BadUserInput("property names must not contain a NUL character", field=field)
         _check_value(value, f"{field}.{name}", depth=0)
     return dict(raw)
 
@@ -133,3 +137,14 @@ def display_name(object_key: str, primary: str, props: dict[str, Any]) -> str:
         return name or str(props.get("email") or "")
     value = props.get(primary)
     return "" if value is None else str(value)[:500]
+
+
+def offset_page(skip: Any, limit: Any) -> tuple[int, int]:
+    """`skip`/`limit` paging (REST, HighLevel style): skip >= 0, limit 1..MAX_PAGE."""
+    offset = 0 if skip is None else skip
+    size = DEFAULT_PAGE if limit is None else limit
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= 10**9:
+        raise BadUserInput("skip must be an integer from 0 to 1000000000", field="skip")
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_PAGE:
+        raise BadUserInput(f"limit must be an integer from 1 to {MAX_PAGE}", field="limit")
+    return offset, size

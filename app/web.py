@@ -25,6 +25,7 @@ from app.graphql.schema import build_schema
 from app.graphql.view import PRINCIPAL_SCOPE_KEY, RelataGraphQL
 from app.ratelimit import TokenBucketLimiter, retry_after_header
 from app.request_log import RequestLog
+from app.rest import routes as rest_routes
 from app.services.tokens import authenticate
 from db import Database, count_statements
 from db.migrate import apply_migrations
@@ -229,6 +230,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/graphql", GraphQLEndpoint(graphql_app), methods=["GET", "POST"]),
+        *rest_routes(),
         *(extra_routes or []),
     ]
     middleware = [

@@ -173,3 +173,40 @@ async def related_pages(
         " order by p.parent_id, x.rel_id"
     )
     return await conn.fetch(sql, *args)
+
+
+async def list_record_relations(
+    conn: Executor,
+    location_id: str,
+    record_id: uuid.UUID,
+    *,
+    association_ids: list[uuid.UUID] | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[asyncpg.Record], int]:
+    """A record's relations on either side (ordered by relation id, so by creation), each with
+    its association's columns prefixed `a_`, one offset page of them, and how many there are."""
+    args: list[Any] = [location_id, record_id]
+    assoc = ""
+    if association_ids is not None:
+        args.append(association_ids)
+        assoc = f" and rel.association_id = any(${len(args)}::uuid[])"
+    mine = (
+        "select rel.id from relations rel where rel.location_id = $1"
+        f" and rel.first_record_id = $2{assoc}"
+        " union"
+        " select rel.id from relations rel where rel.location_id = $1"
+        f" and rel.second_record_id = $2{assoc}"
+    )
+    total = int(await conn.fetchval(f"select count(*) from ({mine}) m", *args))
+    args.extend([offset, limit])
+    rows = await conn.fetch(
+        f"select {', '.join('r.' + c.strip() for c in COLUMNS.split(','))}, "
+        + association_sql.prefixed_columns("a", "a_")
+        + f" from ({mine}) m"
+        " join relations r on r.location_id = $1 and r.id = m.id"
+        " join associations a on a.location_id = $1 and a.id = r.association_id"
+        f" order by r.id offset ${len(args) - 1} limit ${len(args)}",
+        *args,
+    )
+    return list(rows), total

@@ -238,3 +238,40 @@ async def relation_counts(
     db: Database, location_id: str, uids: list[uuid.UUID]
 ) -> dict[uuid.UUID, int]:
     return await sql.count_relations_of_many(db, location_id, uids)
+
+
+async def list_associations_page(
+    db: Database, principal: Principal, *, skip: Any = None, limit: Any = None
+) -> tuple[list[AssociationModel], int]:
+    """One `skip`/`limit` page of the location's associations (oldest first) and their total."""
+    principal.require(ASSOCIATIONS_READ)
+    offset, size = validation.offset_page(skip, limit)
+    rows = await sql.list_associations(db, principal.location_id, offset=offset, limit=size)
+    total = await sql.count_associations(db, principal.location_id)
+    return [AssociationModel.from_row(r) for r in rows], total
+
+
+async def default_labels(
+    db: Database,
+    principal: Principal,
+    *,
+    first_object_key: Any,
+    second_object_key: Any,
+    first_object_label: Any,
+    second_object_label: Any,
+) -> tuple[Any, Any]:
+    """Labels for a create that left them out (HighLevel's REST examples send none): a missing
+    first label is the first object's singular label; when both are missing the second is the
+    second object's singular label, or nothing (a single label) for an object with itself.
+    Given labels are returned unchanged, for `create_association` to validate."""
+    principal.require(ASSOCIATIONS_WRITE, admin=True)
+    if first_object_label is not None:
+        return first_object_label, second_object_label
+    location = principal.location_id
+    first_obj = await require_object(db, location, first_object_key, field="firstObjectKey")
+    if second_object_label is not None:
+        return first_obj.singular_label, second_object_label
+    second_obj = await require_object(db, location, second_object_key, field="secondObjectKey")
+    if first_obj.key == second_obj.key:
+        return first_obj.singular_label, None
+    return first_obj.singular_label, second_obj.singular_label

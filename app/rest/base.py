@@ -1,0 +1,225 @@
+"""The plumbing every REST handler shares: the Version header, the bearer token, JSON bodies,
+query parameters and `locationId`. Handlers get a `Call` and only shape HTTP around services."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.auth import Principal, bearer_token
+from app.errors import AppError, BadUserInput, ErrorCode, Forbidden
+from app.graphql.view import PRINCIPAL_SCOPE_KEY
+from app.ratelimit import TokenBucketLimiter, retry_after_header
+from app.rest.errors import app_error_response, error_response, internal_error_response
+from app.services.tokens import authenticate
+from db import Database
+
+log = logging.getLogger("relata.rest")
+
+API_VERSION = "2021-07-28"
+UNAVAILABLE_MESSAGE = "the service is temporarily unavailable; retry shortly"
+SUPPORTED_VERSIONS = (API_VERSION,)
+
+Handler = Callable[["Call"], Awaitable[Response]]
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(
+        orjson.dumps(body, option=orjson.OPT_UTC_Z), status, media_type="application/json"
+    )
+
+
+def _clean(value: str, name: str) -> str:
+    # Postgres text cannot hold NUL; no valid id, key or location contains one.
+    if "\x00" in value:
+        raise BadUserInput(f"{name} contains a NUL character", field=name)
+    return value
+
+
+@dataclass
+class Body:
+    """A request's JSON object, with typed accessors that answer 400 on a wrong shape."""
+
+    data: dict[str, Any]
+    prefix: str = ""
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.data
+
+    def get(self, name: str) -> Any:
+        return self.data.get(name)
+
+    def required_str(self, name: str) -> str:
+        value = self.data.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise BadUserInput(f"{self.prefix}{name} is required", field=self.prefix + name)
+        if not isinstance(value, str):
+            raise BadUserInput(f"{self.prefix}{name} must be a string", field=self.prefix + name)
+        return value
+
+    def optional_str(self, name: str) -> str | None:
+        value = self.data.get(name)
+        if value is not None and not isinstance(value, str):
+            raise BadUserInput(f"{self.prefix}{name} must be a string", field=self.prefix + name)
+        return value
+
+    def optional_object(self, name: str) -> Body | None:
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise BadUserInput(
+                f"{self.prefix}{name} must be a JSON object", field=self.prefix + name
+            )
+        return Body(value, f"{self.prefix}{name}.")
+
+    def optional_list(self, name: str) -> list[Any]:
+        value = self.data.get(name)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise BadUserInput(
+                f"{self.prefix}{name} must be a JSON array", field=self.prefix + name
+            )
+        return value
+
+
+@dataclass
+class Call:
+    request: Request
+    principal: Principal
+    db: Database
+    _body: Body | None = field(default=None, repr=False)
+
+    def path(self, name: str) -> str:
+        return _clean(str(self.request.path_params[name]), name)
+
+    def query(self, name: str) -> str | None:
+        values = self.request.query_params.getlist(name)
+        if not values:
+            return None
+        if len(values) > 1:
+            raise BadUserInput(f"query parameter {name} is given more than once", field=name)
+        return _clean(values[0], name)
+
+    def query_list(self, name: str) -> list[str] | None:
+        """Repeated (`?a=1&a=2`) or comma-separated (`?a=1,2`) values, None when absent."""
+        values = self.request.query_params.getlist(name)
+        if not values:
+            return None
+        items = [v.strip() for raw in values for v in raw.split(",") if v.strip()]
+        return [_clean(v, name) for v in items]
+
+    def query_int(self, name: str) -> int | None:
+        raw = self.query(name)
+        if raw is None or raw == "":
+            return None
+        try:
+            return int(raw.strip())
+        except ValueError:
+            raise BadUserInput(f"query parameter {name} must be an integer", field=name) from None
+
+    def query_bool(self, name: str) -> bool:
+        raw = self.query(name)
+        if raw is None or raw == "":
+            return False
+        value = raw.strip().lower()
+        if value in ("true", "1", "yes"):
+            return True
+        if value in ("false", "0", "no"):
+            return False
+        raise BadUserInput(f"query parameter {name} must be true or false", field=name)
+
+    async def body(self) -> Body:
+        if self._body is None:
+            raw = await self.request.body()
+            if not raw.strip():
+                raise BadUserInput("the request body must be a JSON object", field="body")
+            try:
+                data = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                raise BadUserInput("the request body is not valid JSON", field="body") from None
+            if not isinstance(data, dict):
+                raise BadUserInput("the request body must be a JSON object", field="body")
+            self._body = Body(data)
+        return self._body
+
+    def check_location(self, body: Body | None = None) -> str:
+        """`locationId` (body first, then query) may be left out; when given it must be the
+        token's own location: a token never reaches another location's data."""
+        given: Any = None
+        if body is not None and "locationId" in body:
+            given = body.get("locationId")
+            if given is not None and not isinstance(given, str):
+                raise BadUserInput("locationId must be a string", field="locationId")
+        if given is None:
+            given = self.query("locationId")
+        if given is not None and given != self.principal.location_id:
+            raise Forbidden(
+                f"locationId {given!r} is not the location of this token", field="locationId"
+            )
+        return self.principal.location_id
+
+
+def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Version header, then token, then the handler; AppErrors become their HTTP status and
+    anything else a masked 500, logged with what the request was."""
+
+    async def handle(request: Request) -> Response:
+        principal: Principal | None = None
+        try:
+            version = request.headers.get("version")
+            if version is None or not version.strip():
+                raise BadUserInput(
+                    f"the Version header is required: send 'Version: {API_VERSION}'",
+                    field="Version",
+                )
+            if version.strip() not in SUPPORTED_VERSIONS:
+                raise BadUserInput(
+                    f"unsupported Version {version.strip()!r}: send 'Version: {API_VERSION}'",
+                    field="Version",
+                )
+            token = bearer_token(request.headers.get("authorization"))
+            db: Database = request.app.state.db
+            try:
+                principal = await authenticate(db, token)
+            except AppError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - database down or pool exhausted
+                log.warning("authentication failed: %s", exc.__class__.__name__)
+                return error_response(503, UNAVAILABLE_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR)
+            request.scope[PRINCIPAL_SCOPE_KEY] = principal  # for the request log
+            limiter: TokenBucketLimiter | None = getattr(request.app.state, "rate_limiter", None)
+            retry_after = limiter.acquire(principal.token_id) if limiter else 0.0
+            if limiter and retry_after > 0:
+                header = retry_after_header(retry_after)
+                response = error_response(
+                    429,
+                    f"rate limit exceeded: this token may make {limiter.rate:g} requests per"
+                    f" second with bursts of {limiter.burst}; retry after {header} s",
+                    ErrorCode.LIMIT_EXCEEDED,
+                    {"limitName": "rateLimit", "retryAfter": int(header)},
+                )
+                response.headers["retry-after"] = header
+                return response
+            return await handler(Call(request, principal, db))
+        except AppError as exc:
+            return app_error_response(exc)
+        except Exception:
+            log.exception(
+                "REST %s %s failed (location %s, handler %s)",
+                request.method,
+                request.url.path,
+                principal.location_id if principal else "-",
+                getattr(handler, "__qualname__", handler),
+            )
+            return internal_error_response()
+
+    handle.__name__ = getattr(handler, "__name__", "handle")
+    return handle

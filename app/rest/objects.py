@@ -1,0 +1,88 @@
+"""Object schemas and their records: `/objects/...`."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from app.errors import BadUserInput
+from app.rest.base import Call, json_response
+from app.rest.serializers import object_json, record_json
+from app.services import objects as object_service
+from app.services import records as record_service
+
+
+async def list_all(call: Call) -> Response:
+    location = call.check_location()
+    items = await object_service.list_object_schemas(call.db, call.principal)
+    return json_response({"objects": [object_json(o, location) for o in items]})
+
+
+async def create(call: Call) -> Response:
+    body = await call.body()
+    location = call.check_location(body)
+    labels = body.optional_object("labels")
+    primary = body.get("primaryDisplayProperty")
+    details = body.optional_object("primaryDisplayPropertyDetails")
+    if primary is None and details is not None:
+        primary = details.get("key")
+    created = await object_service.create_object_schema(
+        call.db,
+        call.principal,
+        key=body.get("key"),
+        singular=None if labels is None else labels.get("singular"),
+        plural=None if labels is None else labels.get("plural"),
+        description=body.get("description"),
+        primary_display_property=primary,
+    )
+    return json_response({"object": object_json(created, location)}, 201)
+
+
+async def get(call: Call) -> Response:
+    location = call.check_location()
+    found = await object_service.get_object_schema(call.db, call.principal, call.path("key"))
+    return json_response({"object": object_json(found, location)})
+
+
+async def create_record(call: Call) -> Response:
+    body = await call.body()
+    location = call.check_location(body)
+    created = await record_service.create_record(
+        call.db, call.principal, call.path("key"), body.get("properties")
+    )
+    return json_response({"record": record_json(created, location)}, 201)
+
+
+async def get_record(call: Call) -> Response:
+    location = call.check_location()
+    found = await record_service.get_record_of_object(
+        call.db, call.principal, call.path("key"), call.path("recordId")
+    )
+    return json_response({"record": record_json(found, location)})
+
+
+async def update_record(call: Call) -> Response:
+    body = await call.body()
+    location = call.check_location(body)
+    record_id = call.path("recordId")
+    if body.get("properties") is None:
+        raise BadUserInput("properties is required", field="properties")
+    await record_service.get_record_of_object(call.db, call.principal, call.path("key"), record_id)
+    updated = await record_service.update_record(
+        call.db, call.principal, record_id, body.get("properties")
+    )
+    return json_response({"record": record_json(updated, location)})
+
+
+async def delete_record(call: Call) -> Response:
+    call.check_location()
+    record_id = call.path("recordId")
+    await record_service.get_record_of_object(call.db, call.principal, call.path("key"), record_id)
+    removed = await record_service.delete_record(call.db, call.principal, record_id)
+    return json_response(
+        {
+            "deleted": True,
+            "id": record_id,
+            "message": "Record deleted",
+            "relationsDeleted": removed,
+        }
+    )

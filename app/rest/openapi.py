@@ -1,0 +1,573 @@
+"""The OpenAPI 3.0 description of the REST API, written by hand next to the routes it describes
+(tests check every route is described, and a Schemathesis run checks responses against it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.rest.base import API_VERSION, json_response
+from app.services.associations import MAX_LIMIT, PRESETS
+from app.validation import MAX_DESCRIPTION, MAX_KEY, MAX_LABEL, MAX_PAGE
+
+_ERRORS = {
+    400: "Missing or malformed field, header or parameter",
+    401: "Missing, unknown or revoked bearer token",
+    403: "Missing scope or role, or a locationId that is not the token's",
+    404: "Unknown object, record, association or relation",
+    409: "Duplicate key, or association in use",
+    422: "A limit would be exceeded",
+}
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _nullable(type_: str, **extra: Any) -> dict[str, Any]:
+    return {"type": type_, "nullable": True, **extra}
+
+
+def _param(
+    name: str, where: str, schema: dict[str, Any], description: str, **extra: Any
+) -> dict[str, Any]:
+    return {"name": name, "in": where, "schema": schema, "description": description, **extra}
+
+
+def _path(name: str, description: str, **schema: Any) -> dict[str, Any]:
+    return _param(name, "path", {"type": "string", **schema}, description, required=True)
+
+
+_ID = {"minLength": 36, "maxLength": 36}
+ASSOCIATION_ID = _path("associationId", "An association id (`asc_...`)", **_ID)
+RECORD_ID = _path("recordId", "A record id (`rec_...`)", **_ID)
+OBJECT_KEY = _path(
+    "objectKey", "An object key: `contact`, `company`, `opportunity`, `pet` or `custom_objects.pet`"
+)
+LOCATION = _param(
+    "locationId",
+    "query",
+    {"type": "string"},
+    "The token's location; may be left out, anything else is refused with 403",
+)
+SKIP = _param("skip", "query", {"type": "integer", "minimum": 0}, "How many to skip (default 0)")
+LIMIT = _param(
+    "limit",
+    "query",
+    {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+    f"Page size (default 50, at most {MAX_PAGE})",
+)
+
+
+def _op(
+    summary: str,
+    ok: dict[str, Any],
+    *,
+    status: int = 200,
+    params: list[dict[str, Any]] | None = None,
+    body: dict[str, Any] | None = None,
+    errors: tuple[int, ...] = (400, 401, 403, 404),
+    tag: str = "associations",
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "tags": [tag],
+        "parameters": [{"$ref": "#/components/parameters/Version"}, *(params or [])],
+        "responses": {
+            str(status): {"description": "Success", "content": _json(ok)},
+            **{
+                str(code): {"description": _ERRORS[code], "content": _json(_ref("Error"))}
+                for code in errors
+            },
+        },
+    }
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": _json(body)}
+    return op
+
+
+_LABEL = {"type": "string", "maxLength": MAX_LABEL}
+_DESCRIPTION = {"type": "string", "maxLength": MAX_DESCRIPTION}
+_DATE = {"type": "string", "format": "date-time"}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["statusCode", "message", "error"],
+        "properties": {
+            "statusCode": {"type": "integer"},
+            "message": {"type": "string"},
+            "error": {"type": "string", "description": "The HTTP reason phrase"},
+            "code": {
+                "type": "string",
+                "enum": [
+                    "BAD_USER_INPUT",
+                    "UNAUTHENTICATED",
+                    "FORBIDDEN",
+                    "NOT_FOUND",
+                    "CONFLICT",
+                    "LIMIT_EXCEEDED",
+                    "INTERNAL_SERVER_ERROR",
+                ],
+            },
+            "details": {"type": "object", "description": "e.g. `field`, `limit`, `limitName`"},
+        },
+    },
+    "Association": {
+        "type": "object",
+        "required": [
+            "id",
+            "locationId",
+            "key",
+            "firstObjectKey",
+            "firstObjectLabel",
+            "secondObjectKey",
+            "secondObjectLabel",
+            "associationType",
+            "firstObjectToSecondObjectCardinality",
+            "secondObjectToFirstObjectCardinality",
+            "cardinality",
+            "firstToSecondLimit",
+            "secondToFirstLimit",
+            "description",
+            "createdAt",
+            "updatedAt",
+        ],
+        "properties": {
+            "id": {"type": "string"},
+            "locationId": {"type": "string"},
+            "key": {"type": "string"},
+            "firstObjectKey": {"type": "string"},
+            "firstObjectLabel": {"type": "string"},
+            "secondObjectKey": {"type": "string"},
+            "secondObjectLabel": _nullable(
+                "string", description="null for a single label (both sides read the first)"
+            ),
+            "associationType": {"type": "string", "enum": ["USER_DEFINED", "SYSTEM_DEFINED"]},
+            "firstObjectToSecondObjectCardinality": {
+                "type": "string",
+                "enum": ["ONE", "MANY"],
+                "description": "ONE when a first record may be linked to one second record",
+            },
+            "secondObjectToFirstObjectCardinality": {"type": "string", "enum": ["ONE", "MANY"]},
+            "cardinality": {"type": "string", "enum": list(PRESETS)},
+            "firstToSecondLimit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+            "secondToFirstLimit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+            "description": _nullable("string"),
+            "createdAt": _DATE,
+            "updatedAt": _DATE,
+        },
+    },
+    "AssociationCreate": {
+        "type": "object",
+        "required": ["key", "firstObjectKey", "secondObjectKey"],
+        "properties": {
+            "locationId": {"type": "string"},
+            "key": {
+                "type": "string",
+                "maxLength": MAX_KEY,
+                "description": "Unique in the location; letters, digits, _ . -",
+            },
+            "firstObjectKey": {"type": "string"},
+            "secondObjectKey": {"type": "string"},
+            "firstObjectLabel": {
+                **_LABEL,
+                "description": "Default: the first object's singular label",
+            },
+            "secondObjectLabel": {
+                **_LABEL,
+                "description": "Leave out (with a firstObjectLabel) for a single label. When both"
+                " labels are left out it defaults to the second object's singular label (or a"
+                " single label for an object with itself)",
+            },
+            "description": _DESCRIPTION,
+            "cardinality": {"type": "string", "enum": list(PRESETS)},
+            "firstToSecondLimit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+            "secondToFirstLimit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+            "firstObjectToSecondObjectCardinality": {
+                "type": "string",
+                "enum": ["ONE", "MANY"],
+                "description": "Sets firstToSecondLimit to 1 or 1000 when that is not given",
+            },
+            "secondObjectToFirstObjectCardinality": {"type": "string", "enum": ["ONE", "MANY"]},
+        },
+    },
+    "AssociationUpdate": {
+        "type": "object",
+        "description": "Only labels and the description can change; other fields are refused",
+        "properties": {
+            "locationId": {"type": "string"},
+            "firstObjectLabel": _LABEL,
+            "secondObjectLabel": _nullable("string", maxLength=MAX_LABEL),
+            "description": _nullable("string", maxLength=MAX_DESCRIPTION),
+        },
+    },
+    "AssociationList": {
+        "type": "object",
+        "required": ["associations", "total"],
+        "properties": {
+            "associations": {"type": "array", "items": _ref("Association")},
+            "total": {"type": "integer", "minimum": 0},
+        },
+    },
+    "WrappedAssociation": {
+        "type": "object",
+        "required": ["association"],
+        "properties": {"association": _ref("Association")},
+    },
+    "Deleted": {
+        "type": "object",
+        "required": ["deleted", "id", "message"],
+        "properties": {
+            "deleted": {"type": "boolean"},
+            "id": {"type": "string"},
+            "message": {"type": "string"},
+            "relationsDeleted": {"type": "integer", "minimum": 0},
+        },
+    },
+    "Relation": {
+        "type": "object",
+        "required": [
+            "id",
+            "associationId",
+            "firstObjectKey",
+            "firstRecordId",
+            "secondObjectKey",
+            "secondRecordId",
+            "locationId",
+            "createdAt",
+        ],
+        "properties": {
+            "id": {"type": "string"},
+            "associationId": {"type": "string"},
+            "associationKey": {"type": "string"},
+            "firstObjectKey": {"type": "string"},
+            "firstRecordId": {"type": "string"},
+            "secondObjectKey": {"type": "string"},
+            "secondRecordId": {"type": "string"},
+            "locationId": {"type": "string"},
+            "createdAt": _DATE,
+        },
+    },
+    "RelationCreate": {
+        "type": "object",
+        "required": ["associationId", "firstRecordId", "secondRecordId"],
+        "properties": {
+            "locationId": {"type": "string"},
+            "associationId": {"type": "string"},
+            "firstRecordId": {"type": "string"},
+            "secondRecordId": {"type": "string"},
+        },
+    },
+    "RelationBulk": {
+        "type": "object",
+        "description": "Removes, then adds, in one transaction: all of it or none of it",
+        "properties": {
+            "locationId": {"type": "string"},
+            "add": {"type": "array", "maxItems": 1000, "items": _ref("RelationCreate")},
+            "remove": {
+                "type": "array",
+                "maxItems": 1000,
+                "items": {"type": "string", "description": "A relation id"},
+            },
+        },
+    },
+    "RelationBulkResult": {
+        "type": "object",
+        "required": ["added", "removed"],
+        "properties": {
+            "added": {"type": "array", "items": _ref("Relation")},
+            "removed": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "RelationList": {
+        "type": "object",
+        "required": ["relations", "total"],
+        "properties": {
+            "relations": {"type": "array", "items": _ref("Relation")},
+            "total": {"type": "integer", "minimum": 0},
+        },
+    },
+    "Object": {
+        "type": "object",
+        "required": ["id", "key", "locationId", "standard", "labels", "primaryDisplayProperty"],
+        "properties": {
+            "id": {"type": "string"},
+            "key": {"type": "string"},
+            "locationId": {"type": "string"},
+            "standard": {"type": "boolean"},
+            "labels": {
+                "type": "object",
+                "required": ["singular", "plural"],
+                "properties": {"singular": {"type": "string"}, "plural": {"type": "string"}},
+            },
+            "description": _nullable("string"),
+            "primaryDisplayProperty": {"type": "string"},
+            "createdAt": _DATE,
+            "updatedAt": _DATE,
+        },
+    },
+    "ObjectCreate": {
+        "type": "object",
+        "required": ["key", "labels"],
+        "properties": {
+            "locationId": {"type": "string"},
+            "key": {"type": "string", "description": "`pet` or `custom_objects.pet`"},
+            "labels": {
+                "type": "object",
+                "required": ["singular", "plural"],
+                "properties": {"singular": _LABEL, "plural": _LABEL},
+            },
+            "description": _DESCRIPTION,
+            "primaryDisplayProperty": {"type": "string", "description": "Default `name`"},
+            "primaryDisplayPropertyDetails": {
+                "type": "object",
+                "description": "HighLevel's form: its `key` is used as primaryDisplayProperty",
+                "properties": {"key": {"type": "string"}},
+            },
+        },
+    },
+    "Record": {
+        "type": "object",
+        "required": ["id", "objectKey", "locationId", "properties", "displayName"],
+        "properties": {
+            "id": {"type": "string"},
+            "objectKey": {"type": "string"},
+            "locationId": {"type": "string"},
+            "properties": {"type": "object"},
+            "displayName": {"type": "string"},
+            "createdAt": _DATE,
+            "updatedAt": _DATE,
+        },
+    },
+    "RecordCreate": {
+        "type": "object",
+        "properties": {"locationId": {"type": "string"}, "properties": {"type": "object"}},
+    },
+    "RecordUpdate": {
+        "type": "object",
+        "required": ["properties"],
+        "description": "Merged into the record's properties; a property set to null is removed",
+        "properties": {"locationId": {"type": "string"}, "properties": {"type": "object"}},
+    },
+}
+
+
+def _wrapped(name: str, schema: str) -> dict[str, Any]:
+    return {"type": "object", "required": [name], "properties": {name: _ref(schema)}}
+
+
+def _association_paths(prefix: str, wrap: bool) -> dict[str, Any]:
+    one = _ref("WrappedAssociation") if wrap else _ref("Association")
+    slash = "" if wrap else "/"
+    by_object = "object" if wrap else "objectKey"
+    return {
+        f"{prefix}{slash}": {
+            "post": _op(
+                "Create an association (admin)",
+                one,
+                status=201,
+                body=_ref("AssociationCreate"),
+                errors=(400, 401, 403, 404, 409, 422),
+            ),
+            "get": _op(
+                "List the location's associations",
+                _ref("AssociationList"),
+                params=[LOCATION, SKIP, LIMIT],
+                errors=(400, 401, 403),
+            ),
+        },
+        f"{prefix}/key/{{key}}": {
+            "get": _op(
+                "Get an association by key",
+                one,
+                params=[_path("key", "The association's key"), LOCATION],
+            )
+        },
+        f"{prefix}/{by_object}/{{objectKey}}": {
+            "get": _op(
+                "List the associations of one object (either side)",
+                _ref("AssociationList"),
+                params=[OBJECT_KEY, LOCATION],
+            )
+        },
+        f"{prefix}/{{associationId}}": {
+            "get": _op("Get an association", one, params=[ASSOCIATION_ID, LOCATION]),
+            "put": _op(
+                "Rename an association's labels or change its description (admin)",
+                one,
+                params=[ASSOCIATION_ID],
+                body=_ref("AssociationUpdate"),
+            ),
+            "delete": _op(
+                "Delete an association (admin); 409 while relations use it, unless cascade",
+                _ref("Deleted"),
+                params=[
+                    ASSOCIATION_ID,
+                    LOCATION,
+                    _param(
+                        "cascade",
+                        "query",
+                        {"type": "boolean"},
+                        "Delete its relations too, in the same transaction",
+                    ),
+                ],
+                errors=(400, 401, 403, 404, 409),
+            ),
+        },
+    }
+
+
+PATHS: dict[str, Any] = {
+    **_association_paths("/associations", wrap=False),
+    "/associations/relations": {
+        "post": _op(
+            "Link two records through an association (an existing link is returned as is)",
+            _ref("Relation"),
+            status=201,
+            body=_ref("RelationCreate"),
+            errors=(400, 401, 403, 404, 422),
+            tag="relations",
+        )
+    },
+    "/associations/relations/bulk": {
+        "post": _op(
+            "Remove and add relations, all or nothing",
+            _ref("RelationBulkResult"),
+            body=_ref("RelationBulk"),
+            errors=(400, 401, 403, 404, 422),
+            tag="relations",
+        )
+    },
+    # One templated path for both: OpenAPI allows a single name per template position.
+    "/associations/relations/{id}": {
+        "get": _op(
+            "A record's relations, on either side",
+            _ref("RelationList"),
+            params=[
+                _path("id", "A record id (`rec_...`)", **_ID),
+                LOCATION,
+                SKIP,
+                LIMIT,
+                _param(
+                    "associationIds",
+                    "query",
+                    {"type": "array", "items": {"type": "string"}},
+                    "Only relations of these associations (repeat it, or comma-separate)",
+                    style="form",
+                    explode=True,
+                ),
+            ],
+            tag="relations",
+        ),
+        "delete": _op(
+            "Delete a relation",
+            _ref("Deleted"),
+            params=[_path("id", "A relation id (`rel_...`)", **_ID), LOCATION],
+            tag="relations",
+        ),
+    },
+    **_association_paths("/objects-association", wrap=True),
+    "/objects/": {
+        "get": _op(
+            "List the location's objects",
+            {
+                "type": "object",
+                "required": ["objects"],
+                "properties": {"objects": {"type": "array", "items": _ref("Object")}},
+            },
+            params=[LOCATION],
+            errors=(400, 401, 403),
+            tag="objects",
+        ),
+        "post": _op(
+            "Create a custom object (admin)",
+            _wrapped("object", "Object"),
+            status=201,
+            body=_ref("ObjectCreate"),
+            errors=(400, 401, 403, 409),
+            tag="objects",
+        ),
+    },
+    "/objects/{key}": {
+        "get": _op(
+            "Get an object",
+            _wrapped("object", "Object"),
+            params=[_path("key", OBJECT_KEY["description"]), LOCATION],
+            tag="objects",
+        )
+    },
+    "/objects/{key}/records": {
+        "post": _op(
+            "Create a record",
+            _wrapped("record", "Record"),
+            status=201,
+            params=[_path("key", OBJECT_KEY["description"])],
+            body=_ref("RecordCreate"),
+            tag="records",
+        )
+    },
+    "/objects/{key}/records/{recordId}": {
+        "get": _op(
+            "Get a record",
+            _wrapped("record", "Record"),
+            params=[_path("key", OBJECT_KEY["description"]), RECORD_ID, LOCATION],
+            tag="records",
+        ),
+        "put": _op(
+            "Update a record's properties (merge)",
+            _wrapped("record", "Record"),
+            params=[_path("key", OBJECT_KEY["description"]), RECORD_ID],
+            body=_ref("RecordUpdate"),
+            tag="records",
+        ),
+        "delete": _op(
+            "Delete a record and its relations",
+            _ref("Deleted"),
+            params=[_path("key", OBJECT_KEY["description"]), RECORD_ID, LOCATION],
+            tag="records",
+        ),
+    },
+}
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {
+        "title": "Relata REST API (HighLevel-compatible)",
+        "version": API_VERSION,
+        "description": "Associations, relations, objects and records over the same service"
+        " layer as GraphQL (POST /graphql). Send `Authorization: Bearer <token>` and"
+        f" `Version: {API_VERSION}` on every request. Paths ending in `/` also answer"
+        " without it, and the other way round.",
+    },
+    "servers": [{"url": "/"}],
+    "security": [{"bearerAuth": []}],
+    "paths": PATHS,
+    "components": {
+        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        "parameters": {
+            "Version": {
+                "name": "Version",
+                "in": "header",
+                "required": True,
+                "schema": {"type": "string", "enum": [API_VERSION]},
+                "description": "The API version; requests without it are refused with 400",
+            }
+        },
+        "schemas": SCHEMAS,
+    },
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    return OPENAPI
+
+
+async def openapi_endpoint(_: Request) -> Response:
+    return json_response(OPENAPI)

@@ -1,0 +1,81 @@
+"""Relations between records: `/associations/relations...`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from app.errors import BadUserInput
+from app.rest.base import Body, Call, json_response
+from app.rest.serializers import relation_json
+from app.services import relations as service
+
+
+def _relation_input(body: Body) -> service.RelationInput:
+    return service.RelationInput(
+        association_id=body.required_str("associationId"),
+        first_record_id=body.required_str("firstRecordId"),
+        second_record_id=body.required_str("secondRecordId"),
+    )
+
+
+async def create(call: Call) -> Response:
+    body = await call.body()
+    call.check_location(body)
+    relation = await service.create_relation(call.db, call.principal, _relation_input(body))
+    associations = await service.associations_of(call.db, call.principal, [relation])
+    return json_response(relation_json(relation, associations[relation.association_id]), 201)
+
+
+def _remove_id(item: Any, index: int) -> str:
+    """A relation to remove: its id, or an object carrying it as `id` or `relationId`."""
+    if isinstance(item, dict):
+        item = item.get("id", item.get("relationId"))
+    if not isinstance(item, str) or not item.strip():
+        raise BadUserInput(
+            f"remove[{index}] must be a relation id (or an object with its id)",
+            field=f"remove[{index}]",
+        )
+    return item
+
+
+async def bulk(call: Call) -> Response:
+    body = await call.body()
+    call.check_location(body)
+    add: list[service.RelationInput] = []
+    for i, item in enumerate(body.optional_list("add")):
+        if not isinstance(item, dict):
+            raise BadUserInput(f"add[{i}] must be a JSON object", field=f"add[{i}]")
+        add.append(_relation_input(Body(item, f"add[{i}].")))
+    remove = [_remove_id(item, i) for i, item in enumerate(body.optional_list("remove"))]
+    created, removed = await service.apply_relation_changes(
+        call.db, call.principal, add=add, remove=remove
+    )
+    associations = await service.associations_of(call.db, call.principal, created)
+    return json_response(
+        {
+            "added": [relation_json(r, associations[r.association_id]) for r in created],
+            "removed": removed,
+        }
+    )
+
+
+async def list_for_record(call: Call) -> Response:
+    call.check_location()
+    pairs, total = await service.list_record_relations(
+        call.db,
+        call.principal,
+        call.path("recordId"),
+        skip=call.query_int("skip"),
+        limit=call.query_int("limit"),
+        association_ids=call.query_list("associationIds"),
+    )
+    return json_response({"relations": [relation_json(r, a) for r, a in pairs], "total": total})
+
+
+async def delete(call: Call) -> Response:
+    call.check_location()
+    relation_id = call.path("relationId")
+    await service.delete_relations(call.db, call.principal, [relation_id])
+    return json_response({"deleted": True, "id": relation_id, "message": "Relation deleted"})

@@ -1,0 +1,74 @@
+"""Models as HighLevel-shaped JSON. Ids are the same opaque strings GraphQL serves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app import ids
+from app.models import AssociationModel, ObjectSchemaModel, RecordModel, RelationModel
+
+
+def direction(limit: int) -> str:
+    """How many records one record may reach in one direction: ONE (limit 1) or MANY."""
+    return "ONE" if limit == 1 else "MANY"
+
+
+def association_json(a: AssociationModel) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "locationId": a.location_id,
+        "key": a.key,
+        "firstObjectKey": a.first_object_key,
+        "firstObjectLabel": a.first_object_label,
+        "secondObjectKey": a.second_object_key,
+        "secondObjectLabel": a.second_object_label,
+        "associationType": a.association_type,
+        "firstObjectToSecondObjectCardinality": direction(a.first_to_second_limit),
+        "secondObjectToFirstObjectCardinality": direction(a.second_to_first_limit),
+        "cardinality": a.cardinality,
+        "firstToSecondLimit": a.first_to_second_limit,
+        "secondToFirstLimit": a.second_to_first_limit,
+        "description": a.description,
+        "createdAt": a.created_at,
+        "updatedAt": a.updated_at,
+    }
+
+
+def relation_json(r: RelationModel, a: AssociationModel) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "associationId": ids.encode(ids.Kind.ASSOCIATION, r.association_id),
+        "associationKey": a.key,
+        "firstObjectKey": a.first_object_key,
+        "firstRecordId": ids.encode(ids.Kind.RECORD, r.first_record_id),
+        "secondObjectKey": a.second_object_key,
+        "secondRecordId": ids.encode(ids.Kind.RECORD, r.second_record_id),
+        "locationId": r.location_id,
+        "createdAt": r.created_at,
+    }
+
+
+def object_json(o: ObjectSchemaModel, location_id: str) -> dict[str, Any]:
+    return {
+        "id": o.id,
+        "key": o.key,
+        "locationId": location_id,
+        "standard": o.is_standard,
+        "labels": {"singular": o.singular_label, "plural": o.plural_label},
+        "description": o.description,
+        "primaryDisplayProperty": o.primary_display_property,
+        "createdAt": o.created_at,
+        "updatedAt": o.updated_at,
+    }
+
+
+def record_json(r: RecordModel, location_id: str) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "objectKey": r.object_key,
+        "locationId": location_id,
+        "properties": r.properties,
+        "displayName": r.display_name,
+        "createdAt": r.created_at,
+        "updatedAt": r.updated_at,
+    }
