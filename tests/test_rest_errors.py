@@ -37,3 +37,9 @@ async def test_rest_shares_the_per_token_rate_limit(db, tenant):
         body = expect_error(r, 429, "LIMIT_EXCEEDED")
         assert int(r.headers["retry-after"]) >= 1
         assert body["details"]["limitName"] == "rateLimit"
+
+
+async def test_nul_in_an_association_key_is_not_a_server_error(tenant):
+    r = await tenant.admin.gql('query { associationByKey(key: "a\\u0000b") { id } }')
+    assert r.code == "NOT_FOUND"
+    expect_error(await admin(tenant).get("/associations/key/a%00b"), 400, "BAD_USER_INPUT")

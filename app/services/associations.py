@@ -83,7 +83,10 @@ async def get_association(
 
 async def get_association_by_key(db: Database, principal: Principal, key: str) -> AssociationModel:
     principal.require(ASSOCIATIONS_READ)
-    row = await sql.get_association_by_key(db, principal.location_id, key)
+    # No key holds a NUL (and Postgres text cannot carry one): not found, not a server error.
+    row = (
+        None if "\x00" in key else await sql.get_association_by_key(db, principal.location_id, key)
+    )
     if row is None:
         raise NotFound(f"no association with key {key!r}", key=key)
     return AssociationModel.from_row(row)
