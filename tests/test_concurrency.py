@@ -296,3 +296,63 @@ async def test_racing_deletes_and_creates_keep_counters_exact(db, tenant):
     results = await asyncio.gather(*calls)
     assert set(codes(results)) <= {"OK", "LIMIT_EXCEEDED", "NOT_FOUND"}
     await assert_invariants(db, tenant.location)
+
+
+async def test_symmetric_one_to_one_race(db, tenant):
+    # A single label of contact with itself reads the same both ways: (X, Y) and (Y, X) take
+    # the same slot on both records.
+    partner = await association(
+        tenant.admin,
+        key="partner",
+        firstObjectKey="contact",
+        secondObjectKey="contact",
+        firstObjectLabel="Partner",
+        cardinality="ONE_TO_ONE",
+    )
+    x, *others = await bulk_records(db, tenant.location, "contact", 21)
+    results = await asyncio.gather(
+        *(
+            link(tenant.user, partner["id"], x, y)
+            if i % 2
+            else link(tenant.user, partner["id"], y, x)
+            for i, y in enumerate(others)
+        )
+    )
+    assert codes(results) == {"OK": 1, "LIMIT_EXCEEDED": 19}
+    assert await count_relations(db, tenant.location) == 1
+    await assert_invariants(db, tenant.location)
+
+
+async def test_racing_deletes_of_both_ends_and_of_the_relations(db, tenant):
+    a = await works_at(tenant, "MANY_TO_MANY")
+    contacts = await bulk_records(db, tenant.location, "contact", 5)
+    companies = await bulk_records(db, tenant.location, "company", 5)
+    made = (
+        await link_many(tenant.user, [rel(a["id"], c, co) for c in contacts for co in companies])
+    ).data["createRelations"]
+    assert len(made) == 25
+    by_contact = [[m["id"] for m in made[i * 5 : (i + 1) * 5]] for i in range(5)]
+    calls = [tenant.user.gql(DELETE_RECORD, {"id": c}) for c in contacts[:3]]
+    calls += [tenant.user.gql(DELETE_RECORD, {"id": co}) for co in companies[:3]]
+    calls += [
+        tenant.user.gql(
+            "mutation($ids: [ID!]!) { deleteRelations(ids: $ids) { count } }",
+            {"ids": by_contact[i]},
+        )
+        for i in (0, 3)
+    ]
+    results = await asyncio.gather(*calls)
+    record_deletes, relation_deletes = results[:6], results[6:]
+    assert codes(record_deletes) == {"OK": 6}
+    assert set(codes(relation_deletes)) <= {"OK", "NOT_FOUND"}
+    # Only contacts 3 and 4 with companies 3 and 4 are out of every record delete's reach; of
+    # those, contact 3's two go too if its deleteRelations won (it is all or nothing).
+    remaining = await count_relations(db, tenant.location)
+    assert remaining == (2 if not relation_deletes[1].body.get("errors") else 4)
+    removed = sum(r.data["deleteRecord"]["deletedRelationCount"] for r in record_deletes)
+    removed += sum(
+        r.data["deleteRelations"]["count"] for r in relation_deletes if not r.body.get("errors")
+    )
+    # Every relation was removed exactly once, by whichever delete reached it first.
+    assert removed + remaining == 25
+    await assert_invariants(db, tenant.location)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from app.services.tokens import create_token
 from tests.assoc_support import (
     DELETE_RECORD,
@@ -17,6 +19,16 @@ from tests.assoc_support import (
 )
 from tests.helpers import Api
 
+
+@pytest.fixture(autouse=True, params=["shaped", "standard"])
+def execution_path(request, client):  # type: ignore[no-untyped-def]
+    """Every traversal test runs on both execution paths: the pre-shaped one (the default for
+    the selections it supports) and the ordinary executor with dataloaders."""
+    if request.param == "standard":
+        client.headers["x-relata-execution"] = "standard"
+    return request.param
+
+
 RELATIONS = """
 query($id: ID!, $first: Int, $after: String, $aid: ID, $akey: String, $okey: String) {
   record(id: $id) {
@@ -28,7 +40,7 @@ query($id: ID!, $first: Int, $after: String, $aid: ID, $akey: String, $okey: Str
       edges {
         cursor label
         node { id objectKey displayName }
-        relation { id firstRecordId secondRecordId association { key } }
+        relation { id associationId firstRecordId secondRecordId }
         association { id key }
       }
     }
@@ -83,6 +95,7 @@ async def test_pair_labels_show_the_related_records_role(tenant):
     assert from_boss["edges"][0]["relation"]["id"] == from_emp["edges"][0]["relation"]["id"]
     edge = from_emp["edges"][0]
     assert (edge["relation"]["firstRecordId"], edge["relation"]["secondRecordId"]) == (boss, emp)
+    assert edge["relation"]["associationId"] == edge["association"]["id"]
 
 
 async def test_pair_labels_across_two_objects(tenant):
