@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app import ids
 from app.services.tokens import create_token
 from tests.assoc_support import (
     DELETE_ASSOCIATION,
@@ -15,6 +16,7 @@ from tests.assoc_support import (
     link,
     link_many,
     rel,
+    uid,
 )
 from tests.helpers import Api
 
@@ -636,3 +638,24 @@ async def test_update_clears_the_description(tenant):
     a = await association(tenant.admin, **base(description="old"))
     data = await tenant.admin.ok(UPDATE_ASSOCIATION, {"i": {"id": a["id"], "description": None}})
     assert data["updateAssociation"]["description"] is None
+
+
+async def test_delete_after_its_relations_are_gone(db, tenant):
+    a, contact, companies = await _linked(tenant, 2)
+    rels = await db.fetch(
+        "select id from relations where location_id = $1 and association_id = $2",
+        tenant.location,
+        uid(a["id"]),
+    )
+    await tenant.admin.ok(
+        "mutation($ids: [ID!]!) { deleteRelations(ids: $ids) { count } }",
+        {"ids": [ids.encode(ids.Kind.RELATION, r["id"]) for r in rels]},
+    )
+    data = await tenant.admin.ok(DELETE_ASSOCIATION, {"id": a["id"], "cascade": False})
+    assert data["deleteAssociation"]["deletedRelationCount"] == 0
+    assert (
+        await db.fetchval(
+            "select count(*) from relation_counters where location_id = $1", tenant.location
+        )
+        == 0
+    )

@@ -419,3 +419,13 @@ async def test_traversal_needs_the_relation_read_scope(db, client, tenant):
     # The record itself is readable with that token.
     api = Api(client, token, tenant.location)
     assert (await api.ok("query($id: ID!) { record(id: $id) { id } }", {"id": boss}))["record"]
+
+
+async def test_labels_follow_each_relations_side(tenant):
+    # A manages B and B manages A: from A, B appears twice, once in each role.
+    manages, a, b = await manager_setup(tenant)
+    await link(tenant.user, manages["id"], b, a)
+    from_a = sorted(seen(await relations_of(tenant.user, a)))
+    from_b = sorted(seen(await relations_of(tenant.user, b)))
+    assert from_a == [(b, "Employee", "manages"), (b, "Manager", "manages")]
+    assert from_b == [(a, "Employee", "manages"), (a, "Manager", "manages")]
