@@ -26,7 +26,7 @@ log = logging.getLogger(ACCESS_LOGGER)
 def _incoming_id(scope: Scope) -> str | None:
     for name, value in scope.get("headers", []):
         if name == REQUEST_ID_HEADER and _SAFE_ID.match(value):
-            return value.decode()
+            return str(value.decode())
     return None
 
 

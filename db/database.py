@@ -115,7 +115,7 @@ class Database:
 
     async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
         async with self.acquire() as conn:
-            return await conn.fetchrow(query, *args)  # type: ignore[no-any-return]
+            return await conn.fetchrow(query, *args)
 
     async def fetchval(self, query: str, *args: Any) -> Any:
         async with self.acquire() as conn:
