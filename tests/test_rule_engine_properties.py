@@ -39,7 +39,7 @@ operation = st.one_of(
     st.tuples(st.just("link"), st.lists(link_spec, min_size=1, max_size=3)),
     st.tuples(st.just("unlink"), st.lists(st.integers(0, 40), min_size=1, max_size=3)),
 )
-program = st.lists(operation, min_size=5, max_size=40)
+program = st.lists(operation, min_size=10, max_size=40)
 
 
 @dataclass
@@ -139,7 +139,7 @@ async def counters_match(db: Database, location: str) -> bool:
 
 
 @settings(
-    max_examples=150,
+    max_examples=400,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
