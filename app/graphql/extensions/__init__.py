@@ -10,12 +10,13 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from strawberry.extensions import DisableIntrospection
+from strawberry.extensions import DisableIntrospection, ValidationCache
 
 from app.config import Settings
 from app.graphql.extensions.aliases import AliasLimiter
 from app.graphql.extensions.cost import CostLimiter, estimate_cost
 from app.graphql.extensions.depth import DepthLimiter
+from app.graphql.extensions.document_cache import DOCUMENT_CACHE_SIZE, DocumentCache
 from app.graphql.extensions.operation_log import OPERATION_SCOPE_KEY, OperationLog
 from app.graphql.extensions.tokens import TokenLimiter
 
@@ -24,12 +25,17 @@ def hardening_extensions(settings: Settings) -> list[Callable[[], Any]]:
     extensions: list[Callable[[], Any]] = [
         OperationLog,
         partial(TokenLimiter, max_token_count=settings.max_tokens),
+        # After the token limit, whose parse option is part of the cache key.
+        DocumentCache,
         partial(DepthLimiter, max_depth=settings.max_depth),
         partial(AliasLimiter, max_alias_count=settings.max_aliases),
         partial(CostLimiter, max_cost=settings.max_cost),
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
+    # Last, so the rules above are part of its key. Validating a document costs milliseconds
+    # (more than the rest of a record page); its outcome depends on the document alone.
+    extensions.append(partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE))
     return extensions
 
 
@@ -38,6 +44,7 @@ __all__ = [
     "AliasLimiter",
     "CostLimiter",
     "DepthLimiter",
+    "DocumentCache",
     "OperationLog",
     "TokenLimiter",
     "estimate_cost",

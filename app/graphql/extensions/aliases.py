@@ -6,6 +6,8 @@ this subclass counts each fragment once and multiplies."""
 
 from __future__ import annotations
 
+import functools
+
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
@@ -52,6 +54,7 @@ def count_aliases(
     return total
 
 
+@functools.cache  # one rule class per limit: ValidationCache keys on the rule classes
 def _rule(max_aliases: int) -> type[ValidationRule]:
     class AliasLimitRule(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:

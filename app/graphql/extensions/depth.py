@@ -6,6 +6,8 @@ validates with one memoised walk and one error naming the limit and the depth.""
 
 from __future__ import annotations
 
+import functools
+
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
@@ -54,6 +56,7 @@ def selection_depth(
     return deepest
 
 
+@functools.cache  # one rule class per limit: ValidationCache keys on the rule classes
 def _rule(max_depth: int) -> type[ValidationRule]:
     class DepthLimitRule(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
