@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -26,6 +27,7 @@ from app.graphql.view import PRINCIPAL_SCOPE_KEY, RelataGraphQL
 from app.ratelimit import TokenBucketLimiter, retry_after_header
 from app.request_log import RequestLog
 from app.rest import routes as rest_routes
+from app.rest.errors import error_response as rest_error_response
 from app.services.tokens import authenticate
 from db import Database, count_statements
 from db.migrate import apply_migrations
@@ -115,8 +117,11 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = graphql_error_response(
-            413, ErrorCode.BAD_USER_INPUT, f"request body is larger than {self.max_bytes} bytes"
+        message = f"request body is larger than {self.max_bytes} bytes"
+        too_large = (
+            graphql_error_response(413, ErrorCode.BAD_USER_INPUT, message)
+            if scope.get("path", "").startswith("/graphql")
+            else rest_error_response(413, message, ErrorCode.BAD_USER_INPUT)
         )
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
@@ -173,6 +178,20 @@ class StatementCount:
                 await send(message)
 
             await self.app(scope, receive, counting_send)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Unknown paths and methods answer JSON, in the REST error shape, not Starlette's text."""
+    assert isinstance(exc, HTTPException)
+    code = ErrorCode.NOT_FOUND if exc.status_code == 404 else ErrorCode.BAD_USER_INPUT
+    message = {
+        404: f"no route {request.method} {request.url.path}; see /openapi.json",
+        405: f"{request.method} is not allowed on {request.url.path}; see /openapi.json",
+    }.get(exc.status_code, str(exc.detail))
+    response = rest_error_response(exc.status_code, message, code)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
 
 
 async def healthz(_: Request) -> Response:
@@ -253,7 +272,12 @@ def create_app(
             RequestLog, principal_key=PRINCIPAL_SCOPE_KEY, operation_key=OPERATION_SCOPE_KEY
         ),
     )
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
+    )
     app.state.rate_limiter = (
         TokenBucketLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         if settings.rate_limit_per_second > 0

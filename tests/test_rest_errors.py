@@ -43,3 +43,27 @@ async def test_nul_in_an_association_key_is_not_a_server_error(tenant):
     r = await tenant.admin.gql('query { associationByKey(key: "a\\u0000b") { id } }')
     assert r.code == "NOT_FOUND"
     expect_error(await admin(tenant).get("/associations/key/a%00b"), 400, "BAD_USER_INPUT")
+
+
+async def test_unknown_routes_and_methods_answer_json(client):
+    r = await client.get("/no/such/route")
+    assert r.status_code == 404
+    assert r.json()["statusCode"] == 404 and r.json()["code"] == "NOT_FOUND"
+    r = await client.patch("/associations/")
+    assert r.status_code == 405
+    assert r.json()["statusCode"] == 405
+    assert "allow" in {k.lower() for k in r.headers}
+
+
+async def test_oversized_rest_body_is_413_in_the_rest_shape(client, tenant):
+    r = await client.post(
+        "/associations/",
+        content=b"x" * 1_000_001,
+        headers={
+            "authorization": f"Bearer {tenant.admin_token}",
+            "version": "2021-07-28",
+            "content-type": "application/json",
+        },
+    )
+    assert r.status_code == 413
+    assert r.json()["statusCode"] == 413
