@@ -6,7 +6,6 @@ from typing import Any
 import asyncpg
 
 from db import associations as association_sql
-from db import records as record_sql
 from db.database import Executor
 
 COLUMNS = "id, location_id, association_id, first_record_id, second_record_id, created_at"
@@ -88,6 +87,18 @@ async def delete_relations(conn: Executor, location_id: str, uids: list[uuid.UUI
     return int(status.split()[-1])
 
 
+# Optional column groups of `related_pages`; None asks for all of them.
+RELATED_COLUMN_GROUPS = frozenset(
+    {
+        "record.display_name",
+        "record.properties",
+        "record.timestamps",
+        "relation.created_at",
+        "association",
+    }
+)
+
+
 def _branch(parent_column: str, other_column: str, side: int, filters: str, after: str) -> str:
     return (
         f"(select rel.id as rel_id, rel.association_id, rel.first_record_id,"
@@ -122,6 +133,39 @@ def _filters(
     return "".join(parts)
 
 
+def _related_columns(groups: frozenset[str] | None) -> str:
+    """The select list: what every edge needs, plus the groups asked for (decoding columns
+    nobody reads is a large share of a list view's CPU)."""
+    groups = RELATED_COLUMN_GROUPS if groups is None else groups
+    cols = [
+        "p.parent_id",
+        "x.rel_id",
+        "x.association_id",
+        "x.first_record_id",
+        "x.second_record_id",
+        "x.parent_side",
+        "r.id as r_id",
+        "r.object_key as r_object_key",
+        "a.first_object_label as a_first_object_label",
+        "a.second_object_label as a_second_object_label",
+    ]
+    if "relation.created_at" in groups:
+        cols.append("x.rel_created_at")
+    if "record.display_name" in groups:
+        cols.append("r.display_name as r_display_name")
+    if "record.properties" in groups:
+        cols.append("r.properties as r_properties")
+    if "record.timestamps" in groups:
+        cols += ["r.created_at as r_created_at", "r.updated_at as r_updated_at"]
+    if "association" in groups:
+        cols += [
+            f"a.{c.strip()} as a_{c.strip()}"
+            for c in association_sql.COLUMNS.split(",")
+            if c.strip() not in ("first_object_label", "second_object_label")
+        ]
+    return ", ".join(cols)
+
+
 async def related_pages(
     conn: Executor,
     location_id: str,
@@ -133,11 +177,12 @@ async def related_pages(
     association_key: str | None,
     object_key: str | None,
     with_total: bool,
+    columns: frozenset[str] | None = None,
 ) -> list[asyncpg.Record]:
     """One statement for every parent: each parent's first `limit + 1` relations after `after`,
     with the related record and the association joined in, ordered by parent then relation id.
     Each parent is paginated on its own (a LATERAL per parent over two index-ordered scans), so
-    siblings never truncate one another."""
+    siblings never truncate one another. `columns` picks optional column groups (None: all)."""
     args: list[Any] = [location_id, parent_ids, limit + 1]
     after_sql = ""
     if after is not None:
@@ -157,12 +202,8 @@ async def related_pages(
             f" and rel.second_record_id = p.parent_id{f2}) as total"
         )
     sql = (
-        "select p.parent_id, x.*, "
-        + ", ".join(f"r.{c.strip()} as r_{c.strip()}" for c in record_sql.COLUMNS.split(","))
-        + ", "
-        + association_sql.prefixed_columns("a", "a_")
-        + total_sql
-        + " from unnest($2::uuid[]) as p(parent_id)"
+        f"select {_related_columns(columns)}{total_sql}"
+        " from unnest($2::uuid[]) as p(parent_id)"
         " left join lateral (select * from ("
         + _branch("first_record_id", "second_record_id", 1, f1, after_sql)
         + " union all "

@@ -49,6 +49,18 @@ QUERIES = [
         hidden: relations @skip(if: $skipMe) { totalCount }
       } } }
     }""",
+    # Each optional column group alone (the fast path fetches only what is selected).
+    """
+    query($k: String!) {
+      records(objectKey: $k, first: 4) { edges { node {
+        a: relations { edges { node { ... on Opportunity { monetaryValue } } } }
+        b: relations { edges { node { ... on Contact { phone } } } }
+        c: relations { edges { node { createdAt } } }
+        d: relations { edges { relation { createdAt } } }
+        e: relations { edges { association { key cardinality } } }
+        f: relations { edges { node { displayName ... on Company { name } } } }
+      } } }
+    }""",
 ]
 
 
@@ -132,7 +144,7 @@ def shaped_calls(monkeypatch):
     original = shaping.Shaper.record
 
     def counting(self, m, plans):
-        calls.append(m.uid)
+        calls.append(m["r_id"])
         return original(self, m, plans)
 
     monkeypatch.setattr(shaping.Shaper, "record", counting)

@@ -14,6 +14,7 @@ header `x-relata-execution: standard`.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from app.graphql.types import (
     record_type_name,
     text_property,
 )
-from app.models import AssociationModel, Page, RecordModel, RelatedEdge, RelationModel
+from app.models import Page, RecordModel, cardinality_of
 from app.services import relations as relation_service
 from app.services.relations import RelatedQuery
 
@@ -78,53 +79,81 @@ def _iso(value: Any) -> str:
     return str(value.isoformat())
 
 
-_RECORD_SCALARS: dict[str, Callable[[RecordModel], Any]] = {
-    "id": lambda m: m.id,
-    "objectKey": lambda m: m.object_key,
-    "displayName": lambda m: m.display_name,
-    "properties": lambda m: m.properties,
-    "createdAt": lambda m: _iso(m.created_at),
-    "updatedAt": lambda m: _iso(m.updated_at),
+def _encoder(kind: ids.Kind, column: str) -> Callable[[Any], str]:
+    return lambda r: ids.encode(kind, r[column])
+
+
+# The fast path reads rows of db.relations.related_pages (record columns prefixed `r_`,
+# association columns `a_`); root records are turned into the same shape by `_model_row`.
+_RECORD_SCALARS: dict[str, Callable[[Any], Any]] = {
+    "id": _encoder(ids.Kind.RECORD, "r_id"),
+    "objectKey": lambda r: r["r_object_key"],
+    "displayName": lambda r: r["r_display_name"],
+    "properties": lambda r: r["r_properties"],
+    "createdAt": lambda r: _iso(r["r_created_at"]),
+    "updatedAt": lambda r: _iso(r["r_updated_at"]),
 }
 
 
-def _typed(type_name: str) -> dict[str, Callable[[RecordModel], Any]]:
-    fields = {
-        name: (lambda m, p=prop: text_property(m, p))
+def _typed(type_name: str) -> dict[str, Callable[[Any], Any]]:
+    fields: dict[str, Callable[[Any], Any]] = {
+        name: (lambda r, p=prop: text_property(r["r_properties"], p))
         for name, prop in TYPED_PROPERTIES.get(type_name, {}).items()
     }
     if type_name == "Opportunity":
-        fields["monetaryValue"] = monetary_value
+        fields["monetaryValue"] = lambda r: monetary_value(r["r_properties"])
     return {**_RECORD_SCALARS, **fields}
 
 
-RECORD_FIELDS: dict[str, dict[str, Callable[[RecordModel], Any]]] = {
-    t: _typed(t) for t in RECORD_TYPES
+RECORD_FIELDS: dict[str, dict[str, Callable[[Any], Any]]] = {t: _typed(t) for t in RECORD_TYPES}
+
+RELATION_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "id": _encoder(ids.Kind.RELATION, "rel_id"),
+    "associationId": _encoder(ids.Kind.ASSOCIATION, "association_id"),
+    "firstRecordId": _encoder(ids.Kind.RECORD, "first_record_id"),
+    "secondRecordId": _encoder(ids.Kind.RECORD, "second_record_id"),
+    "createdAt": lambda r: _iso(r["rel_created_at"]),
 }
 
-RELATION_FIELDS: dict[str, Callable[[RelationModel], Any]] = {
-    "id": lambda r: r.id,
-    "associationId": lambda r: ids.encode(ids.Kind.ASSOCIATION, r.association_id),
-    "firstRecordId": lambda r: ids.encode(ids.Kind.RECORD, r.first_record_id),
-    "secondRecordId": lambda r: ids.encode(ids.Kind.RECORD, r.second_record_id),
-    "createdAt": lambda r: _iso(r.created_at),
+ASSOCIATION_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "id": _encoder(ids.Kind.ASSOCIATION, "association_id"),
+    "key": lambda r: r["a_key"],
+    "associationType": lambda r: r["a_association_type"],
+    "firstObjectKey": lambda r: r["a_first_object_key"],
+    "secondObjectKey": lambda r: r["a_second_object_key"],
+    "firstObjectLabel": lambda r: r["a_first_object_label"],
+    "secondObjectLabel": lambda r: r["a_second_object_label"],
+    "cardinality": lambda r: cardinality_of(
+        r["a_first_to_second_limit"], r["a_second_to_first_limit"]
+    ),
+    "firstToSecondLimit": lambda r: r["a_first_to_second_limit"],
+    "secondToFirstLimit": lambda r: r["a_second_to_first_limit"],
+    "description": lambda r: r["a_description"],
+    "createdAt": lambda r: _iso(r["a_created_at"]),
+    "updatedAt": lambda r: _iso(r["a_updated_at"]),
 }
 
-ASSOCIATION_FIELDS: dict[str, Callable[[AssociationModel], Any]] = {
-    "id": lambda a: a.id,
-    "key": lambda a: a.key,
-    "associationType": lambda a: a.association_type,
-    "firstObjectKey": lambda a: a.first_object_key,
-    "secondObjectKey": lambda a: a.second_object_key,
-    "firstObjectLabel": lambda a: a.first_object_label,
-    "secondObjectLabel": lambda a: a.second_object_label,
-    "cardinality": lambda a: a.cardinality,
-    "firstToSecondLimit": lambda a: a.first_to_second_limit,
-    "secondToFirstLimit": lambda a: a.second_to_first_limit,
-    "description": lambda a: a.description,
-    "createdAt": lambda a: _iso(a.created_at),
-    "updatedAt": lambda a: _iso(a.updated_at),
+# Which optional column group (db.relations.RELATED_COLUMN_GROUPS) each field reads.
+_RECORD_COLUMN_GROUP = {
+    "displayName": "record.display_name",
+    "properties": "record.properties",
+    "createdAt": "record.timestamps",
+    "updatedAt": "record.timestamps",
+    **{name: "record.properties" for t in TYPED_PROPERTIES.values() for name in t},
+    "monetaryValue": "record.properties",
 }
+
+
+def _model_row(m: RecordModel) -> dict[str, Any]:
+    return {
+        "r_id": m.uid,
+        "r_object_key": m.object_key,
+        "r_display_name": m.display_name,
+        "r_properties": m.properties,
+        "r_created_at": m.created_at,
+        "r_updated_at": m.updated_at,
+    }
+
 
 # For each type the fast path can shape: its fields, and the type of each object-valued one.
 SUPPORTED: dict[str, dict[str, str | None]] = {
@@ -246,7 +275,7 @@ class Planner:
         except AppError as exc:
             # Ordinary execution reports it at the right path.
             raise Unsupported("invalid arguments") from exc
-        return query, args.get("after")
+        return dataclasses.replace(query, columns=_column_groups(plan)), args.get("after")
 
     def _included(self, node: Any) -> bool:
         for directive in node.directives or ():
@@ -270,6 +299,26 @@ class Planner:
             return False
         abstract: GraphQLAbstractType = cond_type  # type: ignore[assignment]
         return bool(self.schema.is_sub_type(abstract, concrete))  # type: ignore[arg-type]
+
+
+def _column_groups(relations_plan: FieldPlan) -> frozenset[str]:
+    """The optional columns a `relations` field's selection reads."""
+    groups: set[str] = set()
+    for edges in relations_plan.child("RelationConnection"):
+        for edge_field in edges.child("RelationEdge") if edges.name == "edges" else ():
+            if edge_field.name == "association":
+                groups.add("association")
+            elif edge_field.name == "relation":
+                if any(p.name == "createdAt" for p in edge_field.child("Relation")):
+                    groups.add("relation.created_at")
+            elif edge_field.name == "node":
+                for plans in edge_field.children.values():
+                    groups.update(
+                        _RECORD_COLUMN_GROUP[p.name]
+                        for p in plans
+                        if p.name in _RECORD_COLUMN_GROUP
+                    )
+    return frozenset(groups)
 
 
 def _undefined() -> Any:
@@ -321,52 +370,52 @@ class Shaper:
         self.ctx = info.context
         self.pages: dict[tuple[int, uuid.UUID], Page] = {}
 
-    async def load(self, records: list[RecordModel], plans: dict[str, list[FieldPlan]]) -> None:
+    async def load(self, records: list[Any], plans: dict[str, list[FieldPlan]]) -> None:
         """Fetch every `relations` field below `plans`: one statement per field per level."""
         groups: dict[int, tuple[FieldPlan, list[uuid.UUID]]] = {}
-        for m in records:
-            for p in plans.get(record_type_name(m.object_key), ()):
+        for r in records:
+            for p in plans.get(record_type_name(r["r_object_key"]), ()):
                 if p.name == "relations":
-                    groups.setdefault(id(p), (p, []))[1].append(m.uid)
+                    groups.setdefault(id(p), (p, []))[1].append(r["r_id"])
         for plan, parents in groups.values():
             assert plan.query is not None
-            pages = await relation_service.related_pages(
+            pages = await relation_service.related_rows(
                 self.ctx.db, self.ctx.principal, list(dict.fromkeys(parents)), plan.query
             )
-            children: list[RecordModel] = []
+            children: list[Any] = []
             for parent, page in pages.items():
                 self.pages[(id(plan), parent)] = page
-                children.extend(e.node for e in page.items)
+                children.extend(page.items)
             for node_plans in _node_plans(plan):
                 if children and any(_relations_used(v) for v in node_plans.values()):
                     await self.load(children, node_plans)
 
-    def record(self, m: RecordModel, plans: dict[str, list[FieldPlan]]) -> dict[str, Any]:
-        type_name = record_type_name(m.object_key)
+    def record(self, r: Any, plans: dict[str, list[FieldPlan]]) -> dict[str, Any]:
+        type_name = record_type_name(r["r_object_key"])
         scalars = RECORD_FIELDS[type_name]
         out: dict[str, Any] = {}
         for p in plans[type_name]:
             if p.name == "relations":
                 out[p.key] = self.relation_connection(
-                    self.pages[(id(p), m.uid)], p.child("RelationConnection"), p.after
+                    self.pages[(id(p), r["r_id"])], p.child("RelationConnection"), p.after
                 )
             elif p.name == "__typename":
                 out[p.key] = type_name
             else:
-                out[p.key] = scalars[p.name](m)
+                out[p.key] = scalars[p.name](r)
         return out
 
     def relation_connection(
         self, page: Page, plans: list[FieldPlan], after: str | None
     ) -> dict[str, Any]:
-        edges: list[RelatedEdge] = page.items
-        cursors = [ids.encode_cursor(e.relation.uid) for e in edges]
+        rows: list[Any] = page.items
+        cursors = [ids.encode_cursor(r["rel_id"]) for r in rows]
         out: dict[str, Any] = {}
         for p in plans:
             if p.name == "edges":
+                edge_plans = p.child("RelationEdge")
                 out[p.key] = [
-                    self.relation_edge(e, c, p.child("RelationEdge"), p)
-                    for e, c in zip(edges, cursors, strict=True)
+                    self.relation_edge(r, c, edge_plans) for r, c in zip(rows, cursors, strict=True)
                 ]
             elif p.name == "pageInfo":
                 out[p.key] = _page_info(p.child("PageInfo"), cursors, page.has_next, after)
@@ -376,37 +425,33 @@ class Shaper:
                 out[p.key] = "RelationConnection"
         return out
 
-    def relation_edge(
-        self, e: RelatedEdge, cursor: str, plans: list[FieldPlan], parent: FieldPlan
-    ) -> dict[str, Any]:
+    def relation_edge(self, r: Any, cursor: str, plans: list[FieldPlan]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for p in plans:
             name = p.name
             if name == "node":
-                out[p.key] = self.record(e.node, p.children)
+                out[p.key] = self.record(r, p.children)
             elif name == "cursor":
                 out[p.key] = cursor
             elif name == "label":
-                out[p.key] = e.label
+                out[p.key] = relation_service.edge_label(r)
             elif name == "relation":
-                out[p.key] = _flat(e.relation, p.child("Relation"), RELATION_FIELDS, "Relation")
+                out[p.key] = _flat(r, p.child("Relation"), RELATION_FIELDS, "Relation")
             elif name == "association":
-                out[p.key] = _flat(
-                    e.association, p.child("Association"), ASSOCIATION_FIELDS, "Association"
-                )
+                out[p.key] = _flat(r, p.child("Association"), ASSOCIATION_FIELDS, "Association")
             else:
                 out[p.key] = "RelationEdge"
         return out
 
     def record_connection(self, page: Page, plans: list[FieldPlan], after: str | None) -> Any:
-        models: list[RecordModel] = page.items
-        cursors = [ids.encode_cursor(m.uid) for m in models]
+        rows = [_model_row(m) for m in page.items]
+        cursors = [ids.encode_cursor(r["r_id"]) for r in rows]
         out: dict[str, Any] = {}
         for p in plans:
             if p.name == "edges":
                 out[p.key] = [
-                    self.record_edge(m, c, p.child("RecordEdge"))
-                    for m, c in zip(models, cursors, strict=True)
+                    self.record_edge(r, c, p.child("RecordEdge"))
+                    for r, c in zip(rows, cursors, strict=True)
                 ]
             elif p.name == "pageInfo":
                 out[p.key] = _page_info(p.child("PageInfo"), cursors, page.has_next, after)
@@ -416,11 +461,11 @@ class Shaper:
                 out[p.key] = "RecordConnection"
         return out
 
-    def record_edge(self, m: RecordModel, cursor: str, plans: list[FieldPlan]) -> dict[str, Any]:
+    def record_edge(self, r: Any, cursor: str, plans: list[FieldPlan]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for p in plans:
             if p.name == "node":
-                out[p.key] = self.record(m, p.children)
+                out[p.key] = self.record(r, p.children)
             elif p.name == "cursor":
                 out[p.key] = cursor
             else:
@@ -480,9 +525,10 @@ async def shape_records(
     if not _can_read_relations(info, plans):
         return None
     shaper = Shaper(info)
+    roots = [_model_row(m) for m in page.items]
     for node_plans in _record_node_plans(plans):
-        if page.items and any(_relations_used(v) for v in node_plans.values()):
-            await shaper.load(page.items, node_plans)
+        if roots and any(_relations_used(v) for v in node_plans.values()):
+            await shaper.load(roots, node_plans)
     return Shaped(shaper.record_connection(page, plans, after))
 
 
@@ -492,5 +538,6 @@ async def shape_record(
     if not _can_read_relations(info, (p for v in plans.values() for p in v)):
         return None
     shaper = Shaper(info)
-    await shaper.load([model], plans)
-    return Shaped(shaper.record(model, plans))
+    root = _model_row(model)
+    await shaper.load([root], plans)
+    return Shaped(shaper.record(root, plans))

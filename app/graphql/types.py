@@ -138,13 +138,13 @@ class Record(Node):
         return RelationConnection.from_page(page, after)
 
 
-def text_property(model: RecordModel, name: str) -> str | None:
-    value = model.properties.get(name)
+def text_property(properties: dict[str, Any], name: str) -> str | None:
+    value = properties.get(name)
     return None if value is None else str(value)
 
 
-def monetary_value(model: RecordModel) -> float | None:
-    value = model.properties.get("monetaryValue")
+def monetary_value(properties: dict[str, Any]) -> float | None:
+    value = properties.get("monetaryValue")
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -173,7 +173,7 @@ TYPED_PROPERTIES: dict[str, dict[str, str]] = {
 
 def _properties_field(name: str) -> Any:
     def resolve(root: Record) -> str | None:
-        return text_property(root.model, name)
+        return text_property(root.model.properties, name)
 
     return strawberry.field(resolver=resolve)
 
@@ -198,7 +198,7 @@ class Opportunity(Record):
 
     @strawberry.field
     def monetary_value(self) -> float | None:
-        return monetary_value(self.model)
+        return monetary_value(self.model.properties)
 
 
 @strawberry.type

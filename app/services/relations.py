@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -203,6 +204,8 @@ class RelatedQuery:
     association_key: str | None = None
     object_key: str | None = None
     with_total: bool = False
+    # Optional column groups to fetch (db.relations.RELATED_COLUMN_GROUPS); None: all of them.
+    columns: frozenset[str] | None = None
 
 
 def related_query(
@@ -228,10 +231,18 @@ def related_query(
     )
 
 
-async def related_pages(
+def edge_label(row: Any) -> str:
+    """The related record's role: the label on its side of the association."""
+    if row["parent_side"] == 1:
+        return str(row["a_second_object_label"] or row["a_first_object_label"])
+    return str(row["a_first_object_label"])
+
+
+async def related_rows(
     db: Database, principal: Principal, parent_ids: list[uuid.UUID], q: RelatedQuery
 ) -> dict[uuid.UUID, Page]:
-    """Each parent's page of related records, in one statement whatever the number of parents."""
+    """Each parent's page of related rows (the columns `q.columns` asks for), in one statement
+    whatever the number of parents."""
     principal.require(RELATIONS_READ)
     rows = await sql.related_pages(
         db,
@@ -243,41 +254,50 @@ async def related_pages(
         association_key=q.association_key,
         object_key=q.object_key,
         with_total=q.with_total,
+        columns=q.columns,
     )
-    edges: dict[uuid.UUID, list[RelatedEdge]] = {p: [] for p in parent_ids}
+    grouped: dict[uuid.UUID, list[Any]] = {p: [] for p in parent_ids}
     totals: dict[uuid.UUID, int] = {}
-    associations: dict[uuid.UUID, AssociationModel] = {}
     for r in rows:
         parent = r["parent_id"]
         if q.with_total:
             totals[parent] = int(r["total"])
-        if r["rel_id"] is None:
-            continue
+        if r["rel_id"] is not None:
+            grouped[parent].append(r)
+    return {
+        p: Page(items=rs[: q.first], has_next=len(rs) > q.first, total=totals.get(p))
+        for p, rs in grouped.items()
+    }
+
+
+async def related_pages(
+    db: Database, principal: Principal, parent_ids: list[uuid.UUID], q: RelatedQuery
+) -> dict[uuid.UUID, Page]:
+    """Like `related_rows`, with every column, as models."""
+    pages = await related_rows(db, principal, parent_ids, dataclasses.replace(q, columns=None))
+    associations: dict[uuid.UUID, AssociationModel] = {}
+
+    def edge(r: Any) -> RelatedEdge:
         association = associations.get(r["association_id"])
         if association is None:
             association = associations[r["association_id"]] = AssociationModel.from_row(r, "a_")
-        relation = RelationModel(
-            uid=r["rel_id"],
-            location_id=principal.location_id,
-            association_id=r["association_id"],
-            first_record_id=r["first_record_id"],
-            second_record_id=r["second_record_id"],
-            created_at=r["rel_created_at"],
+        return RelatedEdge(
+            relation=RelationModel(
+                uid=r["rel_id"],
+                location_id=principal.location_id,
+                association_id=r["association_id"],
+                first_record_id=r["first_record_id"],
+                second_record_id=r["second_record_id"],
+                created_at=r["rel_created_at"],
+            ),
+            association=association,
+            node=RecordModel.from_row(r, "r_"),
+            label=edge_label(r),
         )
-        label = (
-            association.label_of_second() if r["parent_side"] == 1 else association.label_of_first()
-        )
-        edges[parent].append(
-            RelatedEdge(
-                relation=relation,
-                association=association,
-                node=RecordModel.from_row(r, "r_"),
-                label=label,
-            )
-        )
+
     return {
-        p: Page(items=e[: q.first], has_next=len(e) > q.first, total=totals.get(p))
-        for p, e in edges.items()
+        p: dataclasses.replace(page, items=[edge(r) for r in page.items])
+        for p, page in pages.items()
     }
 
 
