@@ -95,10 +95,13 @@ _RECORD_SCALARS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+def _text_field(prop: str) -> Callable[[Any], Any]:
+    return lambda r: text_property(r["r_properties"], prop)
+
+
 def _typed(type_name: str) -> dict[str, Callable[[Any], Any]]:
     fields: dict[str, Callable[[Any], Any]] = {
-        name: (lambda r, p=prop: text_property(r["r_properties"], p))
-        for name, prop in TYPED_PROPERTIES.get(type_name, {}).items()
+        name: _text_field(prop) for name, prop in TYPED_PROPERTIES.get(type_name, {}).items()
     }
     if type_name == "Opportunity":
         fields["monetaryValue"] = lambda r: monetary_value(r["r_properties"])
@@ -297,8 +300,8 @@ class Planner:
         concrete = self.schema.get_type(type_name)
         if cond_type is None or concrete is None or not is_abstract_type(cond_type):
             return False
-        abstract: GraphQLAbstractType = cond_type  # type: ignore[assignment]
-        return bool(self.schema.is_sub_type(abstract, concrete))  # type: ignore[arg-type]
+        abstract: GraphQLAbstractType = cond_type
+        return bool(self.schema.is_sub_type(abstract, concrete))
 
 
 def _column_groups(relations_plan: FieldPlan) -> frozenset[str]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -110,7 +110,7 @@ class Record(Node):
     updated_at: datetime
     model: strawberry.Private[RecordModel]
 
-    @strawberry.field(
+    @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry's overloads
         description="Records related to this one, each with its role label; keyset-paginated"
         " per record."
     )
@@ -226,7 +226,7 @@ def record_from_model(m: RecordModel) -> Record:
         id=strawberry.ID(m.id),
         object_key=m.object_key,
         display_name=m.display_name,
-        properties=m.properties,
+        properties=cast(JSON, m.properties),
         created_at=m.created_at,
         updated_at=m.updated_at,
         model=m,
@@ -250,7 +250,7 @@ class Association(Node):
     updated_at: datetime
     model: strawberry.Private[AssociationModel]
 
-    @strawberry.field(description="How many relations use this association.")
+    @strawberry.field(description="How many relations use this association.")  # type: ignore[untyped-decorator]
     async def relation_count(self, info: Info) -> int:
         return await info.context.loaders.relation_counts.load(self.model.uid)
 

@@ -123,9 +123,10 @@ async def list_records(
         # Only an empty page can hide an unknown object or record, so only then is it checked:
         # a list view costs one statement, not three.
         await require_object(db, principal.location_id, key)
-        if related_uid is not None and await sql.get_record(
-            db, principal.location_id, related_uid
-        ) is None:
+        if (
+            related_uid is not None
+            and await sql.get_record(db, principal.location_id, related_uid) is None
+        ):
             raise record_not_found(str(related_to))
     items = [RecordModel.from_row(r) for r in rows[:limit]]
     return Page(items=items, has_next=len(rows) > limit, total=total)

@@ -372,9 +372,7 @@ async def list_record_relations(
     rows, total = await sql.list_record_relations(
         db, principal.location_id, uid, association_ids=assoc_uids, offset=offset, limit=size
     )
-    return [
-        (RelationModel.from_row(r), AssociationModel.from_row(r, "a_")) for r in rows
-    ], total
+    return [(RelationModel.from_row(r), AssociationModel.from_row(r, "a_")) for r in rows], total
 
 
 async def associations_of(
