@@ -389,7 +389,7 @@ class Shaper:
             for parent, page in pages.items():
                 self.pages[(id(plan), parent)] = page
                 children.extend(page.items)
-            for node_plans in _node_plans(plan):
+            for node_plans in _node_plans(plan.child("RelationConnection"), "RelationEdge"):
                 if children and any(_relations_used(v) for v in node_plans.values()):
                     await self.load(children, node_plans)
 
@@ -411,24 +411,41 @@ class Shaper:
     def relation_connection(
         self, page: Page, plans: list[FieldPlan], after: str | None
     ) -> dict[str, Any]:
-        rows: list[Any] = page.items
-        cursors = [ids.encode_cursor(r["rel_id"]) for r in rows]
+        return self.connection(page.items, "rel_id", page, plans, after, "Relation")
+
+    def record_connection(self, page: Page, plans: list[FieldPlan], after: str | None) -> Any:
+        rows = [_model_row(m) for m in page.items]
+        return self.connection(rows, "r_id", page, plans, after, "Record")
+
+    def connection(
+        self,
+        rows: list[Any],
+        cursor_column: str,
+        page: Page,
+        plans: list[FieldPlan],
+        after: str | None,
+        kind: str,
+    ) -> dict[str, Any]:
+        """A `<kind>Connection`: edges (each row an edge), pageInfo, totalCount."""
+        cursors = [ids.encode_cursor(r[cursor_column]) for r in rows]
         out: dict[str, Any] = {}
         for p in plans:
             if p.name == "edges":
-                edge_plans = p.child("RelationEdge")
+                edge_type = f"{kind}Edge"
+                edge_plans = p.child(edge_type)
                 out[p.key] = [
-                    self.relation_edge(r, c, edge_plans) for r, c in zip(rows, cursors, strict=True)
+                    self.edge(r, c, edge_plans, edge_type)
+                    for r, c in zip(rows, cursors, strict=True)
                 ]
             elif p.name == "pageInfo":
                 out[p.key] = _page_info(p.child("PageInfo"), cursors, page.has_next, after)
             elif p.name == "totalCount":
                 out[p.key] = page.total or 0
             else:
-                out[p.key] = "RelationConnection"
+                out[p.key] = f"{kind}Connection"
         return out
 
-    def relation_edge(self, r: Any, cursor: str, plans: list[FieldPlan]) -> dict[str, Any]:
+    def edge(self, r: Any, cursor: str, plans: list[FieldPlan], type_name: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for p in plans:
             name = p.name
@@ -443,59 +460,21 @@ class Shaper:
             elif name == "association":
                 out[p.key] = _flat(r, p.child("Association"), ASSOCIATION_FIELDS, "Association")
             else:
-                out[p.key] = "RelationEdge"
-        return out
-
-    def record_connection(self, page: Page, plans: list[FieldPlan], after: str | None) -> Any:
-        rows = [_model_row(m) for m in page.items]
-        cursors = [ids.encode_cursor(r["r_id"]) for r in rows]
-        out: dict[str, Any] = {}
-        for p in plans:
-            if p.name == "edges":
-                out[p.key] = [
-                    self.record_edge(r, c, p.child("RecordEdge"))
-                    for r, c in zip(rows, cursors, strict=True)
-                ]
-            elif p.name == "pageInfo":
-                out[p.key] = _page_info(p.child("PageInfo"), cursors, page.has_next, after)
-            elif p.name == "totalCount":
-                out[p.key] = page.total or 0
-            else:
-                out[p.key] = "RecordConnection"
-        return out
-
-    def record_edge(self, r: Any, cursor: str, plans: list[FieldPlan]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for p in plans:
-            if p.name == "node":
-                out[p.key] = self.record(r, p.children)
-            elif p.name == "cursor":
-                out[p.key] = cursor
-            else:
-                out[p.key] = "RecordEdge"
+                out[p.key] = type_name
         return out
 
 
-def _node_plans(relations_plan: FieldPlan) -> list[dict[str, list[FieldPlan]]]:
-    found = []
-    for edges in relations_plan.child("RelationConnection"):
-        if edges.name != "edges":
-            continue
-        for node in edges.child("RelationEdge"):
-            if node.name == "node":
-                found.append(node.children)
-    return found
-
-
-def _record_node_plans(plans: list[FieldPlan]) -> list[dict[str, list[FieldPlan]]]:
-    found = []
-    for edges in plans:
-        if edges.name != "edges":
-            continue
-        for node in edges.child("RecordEdge"):
-            if node.name == "node":
-                found.append(node.children)
-    return found
+def _node_plans(
+    connection_fields: list[FieldPlan], edge_type: str
+) -> list[dict[str, list[FieldPlan]]]:
+    """The per-type plans of the records at `edges.node` of a connection's selection."""
+    return [
+        node.children
+        for edges in connection_fields
+        if edges.name == "edges"
+        for node in edges.child(edge_type)
+        if node.name == "node"
+    ]
 
 
 def _flat(
@@ -529,7 +508,7 @@ async def shape_records(
         return None
     shaper = Shaper(info)
     roots = [_model_row(m) for m in page.items]
-    for node_plans in _record_node_plans(plans):
+    for node_plans in _node_plans(plans, "RecordEdge"):
         if roots and any(_relations_used(v) for v in node_plans.values()):
             await shaper.load(roots, node_plans)
     return Shaped(shaper.record_connection(page, plans, after))
