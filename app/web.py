@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth import bearer_token
@@ -288,4 +288,4 @@ def create_app(
     return app
 
 
-__all__ = ["create_app", "Mount"]
+__all__ = ["create_app"]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app import validation
+from app import ids, validation
 from app.auth import SCHEMA_READ, SCHEMA_WRITE, Principal
 from app.errors import Conflict, NotFound
 from app.models import ObjectSchemaModel
@@ -64,4 +64,15 @@ async def create_object_schema(
     )
     if row is None:
         raise Conflict(f"an object with key {normalized!r} already exists", key=normalized)
+    return ObjectSchemaModel.from_row(row)
+
+
+async def get_object_schema_by_id(
+    db: Database, principal: Principal, object_id: str
+) -> ObjectSchemaModel:
+    principal.require(SCHEMA_READ)
+    uid = ids.decode(ids.Kind.OBJECT, object_id)
+    row = await sql.get_object_by_id(db, principal.location_id, uid)
+    if row is None:
+        raise NotFound(f"no object with id {object_id!r}", id=object_id)
     return ObjectSchemaModel.from_row(row)
