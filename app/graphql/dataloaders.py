@@ -3,6 +3,7 @@ leak one caller's rows to another)."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -90,12 +91,31 @@ class RelatedPageLoader(DataLoader[tuple[uuid.UUID, RelatedQuery], Page]):
 
 
 class Loaders:
+    """Built on first use: most requests need none of them (the pre-shaped path batches by
+    itself), and each costs an object and an event-loop lookup to create."""
+
     def __init__(self, db: Database, principal: Principal) -> None:
-        self.records = RecordLoader(db, principal)
-        self.associations = AssociationLoader(db, principal)
-        self.relations = RelationLoader(db, principal)
-        self.relation_counts = RelationCountLoader(db, principal)
-        self.related = RelatedPageLoader(db, principal)
+        self.db, self.principal = db, principal
+
+    @functools.cached_property
+    def records(self) -> RecordLoader:
+        return RecordLoader(self.db, self.principal)
+
+    @functools.cached_property
+    def associations(self) -> AssociationLoader:
+        return AssociationLoader(self.db, self.principal)
+
+    @functools.cached_property
+    def relations(self) -> RelationLoader:
+        return RelationLoader(self.db, self.principal)
+
+    @functools.cached_property
+    def relation_counts(self) -> RelationCountLoader:
+        return RelationCountLoader(self.db, self.principal)
+
+    @functools.cached_property
+    def related(self) -> RelatedPageLoader:
+        return RelatedPageLoader(self.db, self.principal)
 
     def prime_page(self, page: Page) -> None:
         for edge in page.items:
