@@ -109,26 +109,22 @@ def _branch(parent_column: str, other_column: str, side: int, filters: str, afte
     )
 
 
-def _filters(
-    side: int,
-    args: list[Any],
-    association_id: uuid.UUID | None,
-    association_key: str | None,
-    object_key: str | None,
-) -> str:
+def _filters(side: int, placeholders: dict[str, str]) -> str:
+    """The filter conditions for one branch (`side` 1: the parent is the first record), given
+    the placeholder of each filter argument that was passed."""
     parts = []
-    if association_id is not None:
-        parts.append(f" and rel.association_id = ${args.index(association_id) + 1}")
-    if association_key is not None:
+    if "association_id" in placeholders:
+        parts.append(f" and rel.association_id = {placeholders['association_id']}")
+    if "association_key" in placeholders:
         parts.append(
             " and rel.association_id = (select id from associations where location_id = $1"
-            f" and key = ${args.index(association_key) + 1})"
+            f" and key = {placeholders['association_key']})"
         )
-    if object_key is not None:
+    if "object_key" in placeholders:
         other = "second_object_key" if side == 1 else "first_object_key"
         parts.append(
             " and rel.association_id in (select id from associations where location_id = $1"
-            f" and {other} = ${args.index(object_key) + 1})"
+            f" and {other} = {placeholders['object_key']})"
         )
     return "".join(parts)
 
@@ -188,11 +184,17 @@ async def related_pages(
     if after is not None:
         args.append(after)
         after_sql = f" and rel.id > ${len(args)}"
-    for value in (association_id, association_key, object_key):
+    placeholders: dict[str, str] = {}
+    for name, value in (
+        ("association_id", association_id),
+        ("association_key", association_key),
+        ("object_key", object_key),
+    ):
         if value is not None:
             args.append(value)
-    f1 = _filters(1, args, association_id, association_key, object_key)
-    f2 = _filters(2, args, association_id, association_key, object_key)
+            placeholders[name] = f"${len(args)}"
+    f1 = _filters(1, placeholders)
+    f2 = _filters(2, placeholders)
     total_sql = ""
     if with_total:
         total_sql = (

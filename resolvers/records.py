@@ -11,8 +11,8 @@ from app.graphql.types import (
     RecordConnection,
     RelatedToInput,
     UpdateRecordInput,
-    _wants,
     record_from_model,
+    selects_field,
 )
 from app.services import records as service
 
@@ -47,7 +47,7 @@ async def records(
         query=query,
         related_to=None if related_to is None else related_to.record_id,
         association_id=None if related_to is None else related_to.association_id,
-        with_total=_wants(info, "totalCount"),
+        with_total=selects_field(info, "totalCount"),
     )
     if plans is not None:
         shaped = await shaping.shape_records(info, plans, page, after)

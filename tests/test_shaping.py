@@ -212,3 +212,37 @@ async def test_missing_relation_scope_is_forbidden_on_both_paths(db, client, ten
     fast = await post(client, token, query, {}, standard=False)
     assert fast.json() == slow.json()
     assert fast.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_filters_combine_with_a_cursor_on_both_paths(client, tenant):
+    """Every filter argument at once, plus `after`: each lands in its own SQL placeholder."""
+    contacts = await build_graph(tenant.admin)
+    manager = (await tenant.admin.ok('{ associationByKey(key: "manager_employee") { id } }'))[
+        "associationByKey"
+    ]["id"]
+    query = """query($id: ID!, $a: ID, $k: String, $o: String, $after: String) {
+      record(id: $id) { relations(associationId: $a, associationKey: $k, objectKey: $o,
+        first: 1, after: $after) { totalCount pageInfo { hasNextPage endCursor }
+        edges { label node { id } } } } }"""
+    for standard in (True, False):
+        seen, after = [], None
+        while True:
+            variables = {
+                "id": contacts[0],
+                "a": manager,
+                "k": "manager_employee",
+                "o": "contact",
+                "after": after,
+            }
+            r = await post(client, tenant.admin_token, query, variables, standard)
+            conn = r.json()["data"]["record"]["relations"]
+            assert conn["totalCount"] == 3
+            assert [e["label"] for e in conn["edges"]] == ["Employee"]
+            seen += [e["node"]["id"] for e in conn["edges"]]
+            if not conn["pageInfo"]["hasNextPage"]:
+                break
+            after = conn["pageInfo"]["endCursor"]
+        assert sorted(seen) == sorted(contacts[1:4])
+        variables = {"id": contacts[0], "a": manager, "k": "manager_employee", "o": "company"}
+        r = await post(client, tenant.admin_token, query, variables, standard)
+        assert r.json()["data"]["record"]["relations"]["totalCount"] == 0

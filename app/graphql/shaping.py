@@ -29,6 +29,7 @@ from graphql import (
     SelectionSetNode,
     is_abstract_type,
 )
+from graphql.pyutils import Undefined
 from graphql.utilities import value_from_ast_untyped
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -260,7 +261,7 @@ class Planner:
         args: dict[str, Any] = {}
         for arg in node.arguments or ():
             value = value_from_ast_untyped(arg.value, self.variables)
-            if value is not None and value is not _undefined():
+            if value is not None and value is not Undefined:
                 args[arg.name.value] = value
         known = {"associationId", "associationKey", "objectKey", "first", "after"}
         if set(args) - known:
@@ -322,12 +323,6 @@ def _column_groups(relations_plan: FieldPlan) -> frozenset[str]:
                         if p.name in _RECORD_COLUMN_GROUP
                     )
     return frozenset(groups)
-
-
-def _undefined() -> Any:
-    from graphql.pyutils import Undefined
-
-    return Undefined
 
 
 def enabled(info: Info) -> bool:

@@ -88,7 +88,7 @@ class AssociationType(Enum):
     SYSTEM_DEFINED = "SYSTEM_DEFINED"
 
 
-def _wants(info: Info, name: str) -> bool:
+def selects_field(info: Info, name: str) -> bool:
     """Whether the current field's selection (through fragments too) asks for `name`."""
     stack: list[Any] = list(info.selected_fields)
     while stack:
@@ -131,7 +131,7 @@ class Record(Node):
             association_id=association_id,
             association_key=association_key,
             object_key=object_key,
-            with_total=_wants(info, "totalCount"),
+            with_total=selects_field(info, "totalCount"),
         )
         page = await ctx.loaders.related.load((self.model.uid, q))
         ctx.loaders.prime_page(page)

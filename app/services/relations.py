@@ -180,13 +180,14 @@ async def delete_relations(
     principal.require(RELATIONS_WRITE)
     if len(relation_ids) > MAX_BATCH:
         raise BadUserInput(f"at most {MAX_BATCH} ids per call", field="ids")
-    uids = list(dict.fromkeys(ids.decode_many(ids.Kind.RELATION, relation_ids)))
+    decoded = ids.decode_many(ids.Kind.RELATION, relation_ids)
+    uids = list(dict.fromkeys(decoded))
 
     async def work(conn: asyncpg.Connection) -> list[str]:
         rows = await sql.get_relations(conn, principal.location_id, uids, lock=True)
         present = {r["id"] for r in rows}
-        for rid in relation_ids:
-            if ids.decode(ids.Kind.RELATION, rid) not in present:
+        for rid, uid in zip(relation_ids, decoded, strict=True):
+            if uid not in present:
                 raise relation_not_found(rid)
         await sql.delete_relations(conn, principal.location_id, uids)
         return [ids.encode(ids.Kind.RELATION, u) for u in uids]
