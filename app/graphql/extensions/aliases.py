@@ -9,18 +9,15 @@ from __future__ import annotations
 import functools
 
 from graphql import (
-    FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
-    InlineFragmentNode,
     SelectionSetNode,
     ValidationContext,
     ValidationRule,
 )
 from strawberry.extensions import AddValidationRules, MaxAliasesLimiter
 
-from app.graphql.extensions._walk import fragments_of, operations_of
+from app.graphql.extensions._walk import fold_selections, fragments_of, operations_of
 
 ENV_VAR = "RELATA_MAX_ALIASES"
 
@@ -29,29 +26,10 @@ def count_aliases(
     selection_set: SelectionSetNode | None,
     fragments: dict[str, FragmentDefinitionNode],
     memo: dict[str, int],
-    visiting: frozenset[str] = frozenset(),
 ) -> int:
-    if selection_set is None:
-        return 0
-    total = 0
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            total += (1 if selection.alias else 0) + count_aliases(
-                selection.selection_set, fragments, memo, visiting
-            )
-        elif isinstance(selection, InlineFragmentNode):
-            total += count_aliases(selection.selection_set, fragments, memo, visiting)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            fragment = fragments.get(name)
-            if fragment is None or name in visiting:
-                continue
-            if name not in memo:
-                memo[name] = count_aliases(
-                    fragment.selection_set, fragments, memo, visiting | {name}
-                )
-            total += memo[name]
-    return total
+    return fold_selections(
+        selection_set, fragments, memo, own=lambda f: 1 if f.alias else 0, combine=sum
+    )
 
 
 @functools.cache  # one rule class per limit: ValidationCache keys on the rule classes

@@ -9,18 +9,20 @@ from __future__ import annotations
 import functools
 
 from graphql import (
-    FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
-    InlineFragmentNode,
     SelectionSetNode,
     ValidationContext,
     ValidationRule,
 )
 from strawberry.extensions import AddValidationRules, QueryDepthLimiter
 
-from app.graphql.extensions._walk import fragments_of, operation_label, operations_of
+from app.graphql.extensions._walk import (
+    fold_selections,
+    fragments_of,
+    operation_label,
+    operations_of,
+)
 
 ENV_VAR = "RELATA_MAX_DEPTH"
 
@@ -29,31 +31,11 @@ def selection_depth(
     selection_set: SelectionSetNode | None,
     fragments: dict[str, FragmentDefinitionNode],
     memo: dict[str, int],
-    visiting: frozenset[str] = frozenset(),
 ) -> int:
     """The number of nested fields below `selection_set` (a leaf field counts 1)."""
-    if selection_set is None:
-        return 0
-    deepest = 0
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            depth = 1 + selection_depth(selection.selection_set, fragments, memo, visiting)
-        elif isinstance(selection, InlineFragmentNode):
-            depth = selection_depth(selection.selection_set, fragments, memo, visiting)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            fragment = fragments.get(name)
-            if fragment is None or name in visiting:
-                continue  # unknown fragments and cycles are reported by the standard rules
-            if name not in memo:
-                memo[name] = selection_depth(
-                    fragment.selection_set, fragments, memo, visiting | {name}
-                )
-            depth = memo[name]
-        else:  # pragma: no cover - the grammar has no other selection
-            continue
-        deepest = max(deepest, depth)
-    return deepest
+    return fold_selections(
+        selection_set, fragments, memo, own=lambda f: 1, combine=lambda v: max(v, default=0)
+    )
 
 
 @functools.cache  # one rule class per limit: ValidationCache keys on the rule classes
