@@ -130,6 +130,30 @@ class Database:
         async with self.acquire() as conn, conn.transaction():
             yield conn
 
+    def within(self, conn: asyncpg.Connection) -> Database:
+        """This database as seen from inside `conn`'s open transaction: service functions given
+        it send their statements there and their own transactions become savepoints, so several
+        compose into one all-or-nothing unit without copying their rules."""
+        return _WithinTransaction(self.pool, conn)
+
+
+class _WithinTransaction(Database):
+    def __init__(self, pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
+        super().__init__(pool)
+        self.conn = conn
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        yield self.conn
+
+    def acquire(self) -> Any:
+        return self._connection()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self.conn.transaction():
+            yield self.conn
+
 
 class Executor(Protocol):
     """What db/ query functions accept: a Database, a pooled connection or a transaction's."""

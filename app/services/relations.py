@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import asyncpg
 
@@ -302,32 +301,6 @@ async def related_pages(
     }
 
 
-class _OnConnection:
-    """A Database-shaped view of one connection inside an open transaction. Service functions
-    given it send their statements there, and their own transactions become savepoints, so
-    several of them compose into one all-or-nothing unit without copying their rules."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
-    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        return await self.conn.fetch(query, *args)  # type: ignore[no-any-return]
-
-    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
-        return await self.conn.fetchrow(query, *args)
-
-    async def fetchval(self, query: str, *args: Any) -> Any:
-        return await self.conn.fetchval(query, *args)
-
-    async def execute(self, query: str, *args: Any) -> str:
-        return await self.conn.execute(query, *args)  # type: ignore[no-any-return]
-
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self.conn.transaction():
-            yield self.conn
-
-
 async def apply_relation_changes(
     db: Database,
     principal: Principal,
@@ -341,7 +314,7 @@ async def apply_relation_changes(
     principal.require(RELATIONS_WRITE)
 
     async def work(conn: asyncpg.Connection) -> tuple[list[RelationModel], list[str]]:
-        bound = cast(Database, _OnConnection(conn))
+        bound = db.within(conn)
         removed = await delete_relations(bound, principal, list(remove)) if remove else []
         created = await create_relations(bound, principal, add, field="add") if add else []
         return created, removed
