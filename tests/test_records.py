@@ -151,3 +151,16 @@ async def test_node_refetches_a_record(tenant):
         "query($id: ID!) { node(id: $id) { id ... on Contact { firstName } } }", {"id": rid}
     )
     assert data["node"] == {"id": rid, "firstName": "N"}
+
+
+async def test_listing_an_unknown_object_is_not_found(tenant, other_tenant):
+    r = await tenant.user.fail(PAGE, {"k": "unicorn"})
+    assert r.code == "NOT_FOUND"
+    # Another location's custom object is as unknown as one that never existed.
+    await other_tenant.admin.create_object("gizmo")
+    await other_tenant.admin.create_record("gizmo", name="theirs")
+    r = await tenant.user.fail(PAGE, {"k": "gizmo"})
+    assert r.code == "NOT_FOUND"
+    # A known object with no records is an empty page, not an error.
+    empty = (await tenant.user.ok(PAGE, {"k": "opportunity"}))["records"]
+    assert empty["edges"] == [] and empty["totalCount"] == 0
