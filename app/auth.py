@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -41,6 +42,9 @@ _IMPLIED_BY = {
 }
 
 TOKEN_PREFIX = "rlt"
+MAX_LOCATION_ID = 100
+# No location id holds one (create_token refuses them); NUL and DEL included.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -96,9 +100,13 @@ def token_location(token: str) -> str:
         raise Unauthenticated("the bearer token is not valid")
     try:
         raw = parts[1]
-        return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+        # Strict UTF-8: a lone surrogate (encoded or not) is refused here.
+        location = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise Unauthenticated("the bearer token is not valid") from None
+    if not location or len(location) > MAX_LOCATION_ID or CONTROL_CHARACTERS.search(location):
+        raise Unauthenticated("the bearer token is not valid")
+    return location
 
 
 def hashes_equal(a: bytes, b: bytes) -> bool:

@@ -39,11 +39,21 @@ class Settings:
     max_aliases: int = 50
     max_tokens: int = 5_000
     max_cost: int = 500_000
+    # Objects and arrays nested in any JSON from outside (GraphQL bodies, variables, REST bodies).
+    max_json_depth: int = 64
     # Per-token token bucket, per process; a rate of 0 turns it off.
     rate_limit_per_second: float = 200.0
     rate_limit_burst: int = 2_000
     # Seconds a request waits for a pooled connection before it fails cleanly.
     pool_timeout: float = 5.0
+    # Resource bounds (SECURITY.md): what one request, token or location can make us hold.
+    max_record_bytes: int = 256 * 1024
+    max_response_bytes: int = 128 * 2**20
+    max_query_bytes: int = 100_000
+    document_cache_bytes: int = 32 * 2**20
+    connections_per_request: int = 2
+    # Connections one location may hold at once; 0 means half of what the gate hands out.
+    location_connections: int = 0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -66,10 +76,27 @@ class Settings:
             max_aliases=_int("RELATA_MAX_ALIASES", 50),
             max_tokens=_int("RELATA_MAX_TOKENS", 5_000),
             max_cost=_int("RELATA_MAX_COST", 500_000),
+            max_json_depth=_int("RELATA_MAX_JSON_DEPTH", 64),
             rate_limit_per_second=_float("RELATA_RATE_LIMIT_PER_SECOND", 200.0),
             rate_limit_burst=_int("RELATA_RATE_LIMIT_BURST", 2_000),
             pool_timeout=_float("RELATA_POOL_TIMEOUT", 5.0),
+            max_record_bytes=_int("RELATA_MAX_RECORD_BYTES", 256 * 1024),
+            max_response_bytes=_int("RELATA_MAX_RESPONSE_BYTES", 128 * 2**20),
+            max_query_bytes=_int("RELATA_MAX_QUERY_BYTES", 100_000),
+            document_cache_bytes=_int("RELATA_DOCUMENT_CACHE_BYTES", 32 * 2**20),
+            connections_per_request=_int("RELATA_CONNECTIONS_PER_REQUEST", 2),
+            location_connections=_int("RELATA_LOCATION_CONNECTIONS", 0),
         )
+
+    @property
+    def watchdog_timeout(self) -> float:
+        """How long an unanswered ping means a stalled database: half the pool timeout (at most
+        2 s), so that with one ping interval more a frozen database is answered within it."""
+        return max(0.2, min(2.0, self.pool_timeout / 2))
+
+    @property
+    def watchdog_interval(self) -> float:
+        return self.watchdog_timeout / 2
 
     def resolve_dsn(self) -> str:
         """DATABASE_URL when set; otherwise start the embedded server under the data dir."""

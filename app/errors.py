@@ -62,3 +62,23 @@ class Conflict(AppError):
 
 class LimitExceeded(AppError):
     code = ErrorCode.LIMIT_EXCEEDED
+
+
+class PayloadTooLarge(BadUserInput):
+    """The request body is over the configured cap: HTTP 413, whoever reads the body."""
+
+    @property
+    def http_status(self) -> int:
+        return 413
+
+
+UNAVAILABLE_MESSAGE = "the service is temporarily unavailable; retry shortly"
+
+
+class ServiceUnavailable(AppError):
+    """The database cannot serve the request right now (down, restarting, pool exhausted):
+    HTTP 503, so the client retries; never the client's fault."""
+
+    @property
+    def http_status(self) -> int:
+        return 503

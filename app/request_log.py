@@ -14,13 +14,17 @@ import uuid
 from typing import Any
 
 import orjson
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ACCESS_LOGGER = "relata.access"
 REQUEST_ID_HEADER = b"x-request-id"
+# nginx's "client closed request": the client went away before it sent the whole body.
+CLIENT_CLOSED_REQUEST = 499
 _SAFE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
 
 log = logging.getLogger(ACCESS_LOGGER)
+disconnects = logging.getLogger("relata.web")
 
 
 def _incoming_id(scope: Scope) -> str | None:
@@ -55,6 +59,15 @@ class RequestLog:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            # Not a server error: nobody is left to answer. No traceback, no 500.
+            status = CLIENT_CLOSED_REQUEST
+            disconnects.info(
+                "client disconnected before the request was read: %s %s (request %s)",
+                scope.get("method"),
+                scope.get("path"),
+                request_id,
+            )
         finally:
             self._log(scope, request_id, status, time.perf_counter() - started)
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from typing import Any
+
+import orjson
 
 from app.errors import BadUserInput
 from app.models import CUSTOM_PREFIX, STANDARD_OBJECTS
@@ -17,6 +21,10 @@ MAX_PROPERTIES = 200
 MAX_PROPERTY_NAME = 100
 MAX_PAGE = 500
 DEFAULT_PAGE = 50
+# Display names are shown in lists and searched; longer ones are cut (the property keeps all).
+MAX_DISPLAY_NAME = 500
+# A record's properties as JSON, after every merge (RELATA_MAX_RECORD_BYTES overrides it).
+MAX_RECORD_BYTES = 256 * 1024
 
 
 def normalize_object_key(raw: Any, *, field: str = "objectKey") -> str:
@@ -93,9 +101,10 @@ def properties(raw: Any, *, field: str = "properties") -> dict[str, Any]:
             raise BadUserInput(
                 f"property names must be 1 to {MAX_PROPERTY_NAME} characters", field=field
             )
-        if "\x00" in name:
-            raise BadUserInput("property names must not contain a NUL character", field=field)
-        _check_value(value, f"{field}.{name}", depth=0)
+        problem = string_problem(name)
+        if problem:
+            raise BadUserInput(f"a property name {problem}", field=json_path(field, name))
+        _check_value(value, json_path(field, name), depth=0)
     return dict(raw)
 
 
@@ -105,20 +114,173 @@ def _check_value(value: Any, path: str, depth: int) -> None:
     if isinstance(value, str):
         if len(value) > MAX_STRING:
             raise BadUserInput(f"{path} is longer than {MAX_STRING} characters", field=path)
-        if "\x00" in value:
-            raise BadUserInput(f"{path} contains a NUL character", field=path)
+        _refuse(path, string_problem(value))
     elif isinstance(value, dict):
         for k, v in value.items():
-            if "\x00" in k:
-                raise BadUserInput(f"{path} has a key with a NUL character", field=path)
-            _check_value(v, f"{path}.{k}", depth + 1)
+            problem = string_problem(k)
+            if problem:
+                raise BadUserInput(f"{path} has a key that {problem}", field=path)
+            _check_value(v, json_path(path, k), depth + 1)
     elif isinstance(value, list):
         if len(value) > 1000:
             raise BadUserInput(f"{path} has more than 1000 items", field=path)
         for v in value:
             _check_value(v, path, depth + 1)
-    elif isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        raise BadUserInput(f"{path} is not a finite number", field=path)
+    elif isinstance(value, int | float):
+        _refuse(path, number_problem(value))
+
+
+def typed_properties(object_key: str, props: dict[str, Any]) -> None:
+    """Properties a standard object reads as typed fields must make sense as that type: an
+    opportunity's `monetaryValue` given as a string must not parse to NaN or infinity (the
+    Float field could not show it)."""
+    value = props.get("monetaryValue")
+    if object_key != "opportunity" or not isinstance(value, str):
+        return
+    try:
+        number = float(value)
+    except ValueError:
+        return  # not a number at all: the field reads null, the text is kept
+    if not math.isfinite(number):
+        raise BadUserInput(
+            f"properties.monetaryValue {value[:40]!r} is not a finite number; send an amount"
+            " such as 1250.5",
+            field="properties.monetaryValue",
+        )
+
+
+# What every string and number from outside passes before anything reads it: GraphQL bodies,
+# variables, GET parameters and document literals; REST bodies, query and path parameters.
+# Postgres text and jsonb cannot hold NUL or lone UTF-16 surrogates (asyncpg cannot even encode
+# the latter), jsonb numbers are written through orjson (64-bit integers) and JSON has no NaN.
+MAX_JSON_DEPTH = 64
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_UNSAFE = re.compile("[\x00\ud800-\udfff]")
+# Longer digit strings are out of range anyway; not converting them avoids int()'s quadratic cost
+# (and its 4,300-digit ValueError).
+_MAX_INT_TEXT = len(str(INT64_MIN))
+_OUT_OF_RANGE = INT64_MAX + 1
+
+
+def string_problem(value: str) -> str | None:
+    """Why this string cannot be accepted, or None."""
+    found = _UNSAFE.search(value)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "contains a NUL character (\\u0000), which text cannot hold"
+    return "contains a lone UTF-16 surrogate (\\ud800-\\udfff), which is not valid Unicode"
+
+
+def number_problem(value: float) -> str | None:
+    """Why this JSON number cannot be accepted, or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        if INT64_MIN <= value <= INT64_MAX:
+            return None
+        return "is an integer outside the signed 64-bit range (-2^63 to 2^63-1)"
+    if not math.isfinite(value):
+        return "is not a finite number (NaN and infinity are not accepted)"
+    return None
+
+
+def integer_text(text: str) -> int:
+    """An integer written in JSON or GraphQL, or a value out of range when it is too long."""
+    return int(text) if len(text) <= _MAX_INT_TEXT else _OUT_OF_RANGE
+
+
+def json_path(parent: str, key: str | int) -> str:
+    """`parent.key` or `parent[3]`; characters a path cannot show are written as escapes."""
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    safe = _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", key)
+    return f"{parent}.{safe}" if parent else safe
+
+
+def _refuse(path: str, problem: str | None) -> None:
+    if problem is not None:
+        raise BadUserInput(f"{path or 'the value'} {problem}", field=path)
+
+
+def check_string(value: str, field: str) -> str:
+    _refuse(field, string_problem(value))
+    return value
+
+
+def check_json(value: Any, *, path: str = "", max_depth: int = MAX_JSON_DEPTH) -> None:
+    """Refuse, naming its path, any key or value of a decoded JSON value that is a string
+    with NUL or a lone surrogate, an integer outside 64 bits or a non-finite float, or that is
+    nested more than `max_depth` objects and arrays deep."""
+    stack: list[tuple[Any, str, int]] = [(value, path, 0)]
+    while stack:
+        item, where, depth = stack.pop()
+        if isinstance(item, str):
+            _refuse(where, string_problem(item))
+        elif isinstance(item, int | float):
+            _refuse(where, number_problem(item))
+        elif isinstance(item, dict | list):
+            if depth >= max_depth:
+                raise BadUserInput(
+                    f"{where or 'the value'} is nested more than {max_depth} objects and arrays"
+                    f" deep; the limit is {max_depth} (RELATA_MAX_JSON_DEPTH)",
+                    field=where,
+                    limit="jsonDepth",
+                    maximum=max_depth,
+                )
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    problem = string_problem(key)
+                    if problem:
+                        raise BadUserInput(
+                            f"{where or 'the value'} has a key that {problem}",
+                            field=json_path(where, key),
+                        )
+                    stack.append((child, json_path(where, key), depth + 1))
+            else:
+                stack.extend(
+                    (child, json_path(where, i), depth + 1) for i, child in enumerate(item)
+                )
+
+
+def decode_json(
+    raw: bytes | str,
+    *,
+    max_depth: int = MAX_JSON_DEPTH,
+    path: str = "",
+    what: str = "the request body",
+) -> Any:
+    """Parse JSON from outside: UTF-8 only, integers exact, then `check_json`. Every failure is
+    a BadUserInput naming what was wrong (and where)."""
+    field = path or "body"
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadUserInput(
+                f"{what} is not valid UTF-8 (byte {exc.start}); send JSON encoded as UTF-8",
+                field=field,
+            ) from None
+    else:
+        text = raw
+    try:
+        value = json.loads(text, parse_int=integer_text)
+    except RecursionError:
+        # The decoder recurses per level: this deep is far past max_depth.
+        raise BadUserInput(
+            f"{what} is nested more than {max_depth} objects and arrays deep; the limit is"
+            f" {max_depth} (RELATA_MAX_JSON_DEPTH)",
+            field=field,
+            limit="jsonDepth",
+            maximum=max_depth,
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise BadUserInput(
+            f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+            field=field,
+        ) from None
+    check_json(value, path=path, max_depth=max_depth)
+    return value
 
 
 def page_size(first: int | None) -> int:
@@ -134,9 +296,9 @@ def display_name(object_key: str, primary: str, props: dict[str, Any]) -> str:
         name = " ".join(
             str(props[k]).strip() for k in ("firstName", "lastName") if props.get(k)
         ).strip()
-        return name or str(props.get("email") or "")
+        return (name or str(props.get("email") or ""))[:MAX_DISPLAY_NAME]
     value = props.get(primary)
-    return "" if value is None else str(value)[:500]
+    return "" if value is None else str(value)[:MAX_DISPLAY_NAME]
 
 
 def offset_page(skip: Any, limit: Any) -> tuple[int, int]:
@@ -148,3 +310,19 @@ def offset_page(skip: Any, limit: Any) -> tuple[int, int]:
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_PAGE:
         raise BadUserInput(f"limit must be an integer from 1 to {MAX_PAGE}", field="limit")
     return offset, size
+
+
+def record_size(props: dict[str, Any], max_bytes: int, *, field: str = "properties") -> None:
+    """A record's properties, as stored (JSON), may not exceed `max_bytes`: checked on the
+    merged result, so many small merges cannot grow a record without bound."""
+    size = len(orjson.dumps(props))
+    if size > max_bytes:
+        raise BadUserInput(
+            f"{field} would make the record {size} bytes as JSON; a record holds at most"
+            f" {max_bytes} bytes of properties (RELATA_MAX_RECORD_BYTES). Remove or shorten"
+            " properties (set a key to null to remove it).",
+            field=field,
+            limit="recordBytes",
+            maximum=max_bytes,
+            value=size,
+        )

@@ -20,7 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth import bearer_token
 from app.config import Settings
-from app.errors import AppError, ErrorCode
+from app.errors import AppError, ErrorCode, PayloadTooLarge
+from app.graphql.errors import MASKED_MESSAGE
 from app.graphql.extensions import OPERATION_SCOPE_KEY, hardening_extensions
 from app.graphql.schema import build_schema
 from app.graphql.view import PRINCIPAL_SCOPE_KEY, RelataGraphQL
@@ -29,7 +30,7 @@ from app.request_log import RequestLog
 from app.rest import routes as rest_routes
 from app.rest.errors import error_response as rest_error_response
 from app.services.tokens import authenticate
-from db import Database, count_statements
+from db import Database, Watchdog, count_statements
 from db.migrate import apply_migrations
 
 log = logging.getLogger("relata.web")
@@ -49,9 +50,6 @@ def graphql_error_response(
     if status == 401:
         headers["www-authenticate"] = "Bearer"
     return Response(orjson.dumps(body), status, headers, media_type="application/json")
-
-
-UNAVAILABLE_MESSAGE = "the service is temporarily unavailable; retry shortly"
 
 
 def rate_limited_response(limiter: TokenBucketLimiter, retry_after: float) -> Response:
@@ -88,13 +86,15 @@ class GraphQLEndpoint:
                     token = bearer_token(request.headers.get("authorization"))
                     principal = await authenticate(request.app.state.db, token)
                 except AppError as exc:
+                    # 401 for the token's faults; 503 (ServiceUnavailable) only when the
+                    # database cannot answer.
                     response = graphql_error_response(exc.http_status, exc.code, exc.message)
                     await response(scope, receive, send)
                     return
-                except Exception as exc:  # noqa: BLE001 - database down or pool exhausted
-                    log.warning("authentication failed: %s", exc.__class__.__name__)
+                except Exception:
+                    log.exception("authentication failed unexpectedly")
                     response = graphql_error_response(
-                        503, ErrorCode.INTERNAL_SERVER_ERROR, UNAVAILABLE_MESSAGE
+                        500, ErrorCode.INTERNAL_SERVER_ERROR, MASKED_MESSAGE
                     )
                     await response(scope, receive, send)
                     return
@@ -108,7 +108,10 @@ class GraphQLEndpoint:
 
 
 class BodySizeLimit:
-    """413 for bodies over the limit, whether announced by Content-Length or streamed."""
+    """413 for bodies over the limit, whether announced by Content-Length or streamed. A
+    streamed body is cut off by raising PayloadTooLarge (a client error, HTTP 413) from
+    `receive`, inside whoever reads the body: GraphQL and REST answer it in their own error
+    shapes like any other AppError; the fallback here covers a reader that lets it through."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
@@ -117,11 +120,12 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        message = f"request body is larger than {self.max_bytes} bytes"
+        refusal = f"request body is larger than {self.max_bytes} bytes"
+        details: dict[str, Any] = {"field": "body", "maximum": self.max_bytes}
         too_large = (
-            graphql_error_response(413, ErrorCode.BAD_USER_INPUT, message)
+            graphql_error_response(413, ErrorCode.BAD_USER_INPUT, refusal, **details)
             if scope.get("path", "").startswith("/graphql")
-            else rest_error_response(413, message, ErrorCode.BAD_USER_INPUT)
+            else rest_error_response(413, refusal, ErrorCode.BAD_USER_INPUT, details)
         )
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
@@ -136,7 +140,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _BodyTooLarge
+                    raise PayloadTooLarge(refusal, **details)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -147,13 +151,9 @@ class BodySizeLimit:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
+        except PayloadTooLarge:
             if not started:
                 await too_large(scope, receive, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 class StatementCount:
@@ -202,12 +202,16 @@ async def readyz(request: Request) -> Response:
     db: Database | None = getattr(request.app.state, "db", None)
     if db is None:
         return JSONResponse({"status": "starting"}, 503)
-    try:
-        await asyncio.wait_for(db.fetchval("select 1"), timeout=2.0)
-    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
-        log.warning("readiness check failed: %s", exc.__class__.__name__)
+    # With a watchdog its latest ping answers at once; otherwise one ping, bounded even when the
+    # database is frozen (a late answer is cut, not awaited).
+    ready = db.watchdog.healthy if db.watchdog is not None else await db.ping(READY_SECONDS)
+    if not ready:
+        log.warning("readiness check failed: the database did not answer")
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
     return JSONResponse({"status": "ready", "database": "ok"})
+
+
+READY_SECONDS = 2.0
 
 
 def create_app(
@@ -232,7 +236,15 @@ def create_app(
                 max_size=settings.pool_max,
                 statement_timeout_ms=settings.statement_timeout_ms,
                 acquire_timeout=settings.pool_timeout,
+                location_share=settings.location_connections or None,
             )
+            owned.watchdog = Watchdog(
+                owned,
+                target,
+                interval=settings.watchdog_interval,
+                timeout=settings.watchdog_timeout,
+            )
+            owned.watchdog.start()
             app.state.db = owned
         try:
             yield
@@ -244,6 +256,7 @@ def create_app(
         build_schema(extensions=hardening_extensions(settings)),
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
+        max_json_depth=settings.max_json_depth,
     )
     routes: list[Any] = [
         Route("/healthz", healthz),
@@ -283,6 +296,7 @@ def create_app(
         if settings.rate_limit_per_second > 0
         else None
     )
+    app.state.settings = settings
     if database is not None:
         app.state.db = database
     return app

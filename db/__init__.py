@@ -1,5 +1,21 @@
 """Postgres access: connection pool, embedded server, migrations and every SQL statement."""
 
-from db.database import Database, StatementCounter, count_statements, current_counter
+from db.database import (
+    Database,
+    DatabaseUnavailable,
+    StatementCounter,
+    Watchdog,
+    count_statements,
+    current_counter,
+    is_unavailable,
+)
 
-__all__ = ["Database", "StatementCounter", "count_statements", "current_counter"]
+__all__ = [
+    "Database",
+    "DatabaseUnavailable",
+    "StatementCounter",
+    "Watchdog",
+    "count_statements",
+    "current_counter",
+    "is_unavailable",
+]

@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import json
+import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import asyncpg
 import orjson
+
+from db.gate import ConnectionGate, GateTimeout
+
+log = logging.getLogger("relata.db")
 
 
 @dataclass
@@ -68,14 +74,68 @@ async def _reset_connection(conn: asyncpg.Connection) -> None:
     state to undo (its advisory locks are transaction-scoped; it never LISTENs or SETs)."""
 
 
-class Database:
-    """An asyncpg pool with the codecs and statement counting every caller relies on."""
+class DatabaseUnavailable(ConnectionError):
+    """The database stopped answering; requests fail now instead of hanging."""
 
-    def __init__(self, pool: asyncpg.Pool, *, acquire_timeout: float | None = None) -> None:
+
+def _may_break_protocol(exc: BaseException) -> bool:
+    """Exceptions after which a connection's protocol state is unknown: cancellation, timeouts,
+    a lost connection or a server going down, client-side protocol errors. (An error about the
+    statement, such as a unique violation, leaves the connection ready for the next one.)"""
+    return isinstance(
+        exc,
+        asyncio.CancelledError
+        | TimeoutError
+        | OSError
+        | asyncpg.PostgresConnectionError
+        # The server shutting down or restarting says so, then drops the connection.
+        | asyncpg.exceptions.OperatorInterventionError
+        | asyncpg.InterfaceError
+        | asyncpg.exceptions._base.InternalClientError,
+    )
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database is down, frozen, restarting or out of connections (a
+    condition to retry after), rather than a bug."""
+    return isinstance(
+        exc,
+        DatabaseUnavailable
+        | TimeoutError
+        | asyncpg.ConnectionDoesNotExistError
+        | asyncpg.CannotConnectNowError
+        | asyncpg.AdminShutdownError
+        | asyncpg.exceptions._base.InternalClientError
+        | ConnectionRefusedError,
+    )
+
+
+# Connections kept out of the gate's reach: token lookups and health checks always find one.
+RESERVED_CONNECTIONS = 2
+
+
+class Database:
+    """An asyncpg pool with the codecs and statement counting every caller relies on.
+
+    Requests reach it through `for_request`, which bounds the connections one request and one
+    location may hold (db/gate.py); unscoped use (authentication, the CLI) bypasses the gate and
+    has `RESERVED_CONNECTIONS` the gate never hands out."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        acquire_timeout: float | None = None,
+        gate: ConnectionGate | None = None,
+    ) -> None:
         self.pool = pool
         # How long a caller waits for a free connection; None waits forever. A pool that stays
         # exhausted then fails requests with TimeoutError instead of queueing them unboundedly.
         self.acquire_timeout = acquire_timeout
+        self.gate = gate
+        self.watchdog: Watchdog | None = None
+        # Connections checked out now: the watchdog cuts them when the database freezes.
+        self.busy: set[asyncpg.Connection] = set()
 
     @classmethod
     async def connect(
@@ -87,6 +147,7 @@ class Database:
         statement_timeout_ms: int = 15000,
         command_timeout: float = 30.0,
         acquire_timeout: float | None = None,
+        location_share: int | None = None,
     ) -> Database:
         pool = await asyncpg.create_pool(
             dsn,
@@ -100,30 +161,88 @@ class Database:
                 "application_name": "relata",
             },
         )
-        return cls(pool, acquire_timeout=acquire_timeout)
+        capacity = max(1, max_size - RESERVED_CONNECTIONS)
+        share = location_share if location_share else max(1, capacity // 2)
+        return cls(
+            pool,
+            acquire_timeout=acquire_timeout,
+            gate=ConnectionGate(capacity, min(share, capacity)),
+        )
 
     async def close(self) -> None:
+        if self.watchdog is not None:
+            await self.watchdog.stop()
         await self.pool.close()
+
+    def for_request(self, key: str, connections: int) -> Database:
+        """This database as one request of location `key` sees it: at most `connections` at
+        once for the request, and the location's fair share of the pool."""
+        if self.gate is None:
+            return self
+        return _RequestScoped(self, key, connections)
 
     def acquire(self) -> Any:
         """A pooled connection, waiting at most `acquire_timeout` for one."""
-        return self.pool.acquire(timeout=self.acquire_timeout)
+        return self._checked_out(self.acquire_timeout)
+
+    async def ping(self, seconds: float) -> bool:
+        """Whether `select 1` is answered within `seconds`, waiting for a connection included."""
+
+        async def check() -> None:
+            async with self.acquire() as conn:
+                await _bounded(conn.fetchval("select 1"), seconds, on_late=conn.terminate)
+
+        try:
+            await _bounded(check(), seconds)
+        except Exception:  # noqa: BLE001 - any failure is "not answering"
+            return False
+        return True
+
+    def available(self) -> None:
+        if self.watchdog is not None and not self.watchdog.healthy:
+            raise DatabaseUnavailable("the database is not answering; retry shortly")
+
+    @contextlib.asynccontextmanager
+    async def _checked_out(self, wait: float | None) -> AsyncIterator[asyncpg.Connection]:
+        self.available()
+        async with self.pool.acquire(timeout=wait) as conn:
+            self.busy.add(conn)
+            try:
+                yield conn
+            except BaseException as exc:
+                if _may_break_protocol(exc):
+                    # The release reset is a no-op (see _reset_connection): a connection whose
+                    # protocol may be mid-operation must not go back to the pool, or the next
+                    # caller gets "another operation is in progress". Closing it makes the pool
+                    # open a fresh one.
+                    conn.terminate()
+                raise
+            finally:
+                self.busy.discard(conn)
+
+    async def _run(self, method: str, query: str, args: tuple[Any, ...]) -> Any:
+        for attempt in (1, 2):
+            try:
+                async with self.acquire() as conn:
+                    return await getattr(conn, method)(query, *args)
+            except asyncpg.exceptions._base.InternalClientError:
+                # A pooled connection the server dropped while it was idle (a restart) fails
+                # before sending anything; it has been closed, so a second try gets a fresh one.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        async with self.acquire() as conn:
-            return await conn.fetch(query, *args)  # type: ignore[no-any-return]
+        return await self._run("fetch", query, args)  # type: ignore[no-any-return]
 
     async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
-        async with self.acquire() as conn:
-            return await conn.fetchrow(query, *args)
+        return await self._run("fetchrow", query, args)
 
     async def fetchval(self, query: str, *args: Any) -> Any:
-        async with self.acquire() as conn:
-            return await conn.fetchval(query, *args)
+        return await self._run("fetchval", query, args)
 
     async def execute(self, query: str, *args: Any) -> str:
-        async with self.acquire() as conn:
-            return await conn.execute(query, *args)  # type: ignore[no-any-return]
+        return await self._run("execute", query, args)  # type: ignore[no-any-return]
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
@@ -135,6 +254,46 @@ class Database:
         it send their statements there and their own transactions become savepoints, so several
         compose into one all-or-nothing unit without copying their rules."""
         return _WithinTransaction(self.pool, conn)
+
+
+class _RequestScoped(Database):
+    def __init__(self, root: Database, key: str, connections: int) -> None:
+        super().__init__(root.pool, acquire_timeout=root.acquire_timeout, gate=root.gate)
+        self.root, self.key = root, key
+        self._slots = asyncio.Semaphore(max(1, connections))
+
+    def for_request(self, key: str, connections: int) -> Database:
+        return self
+
+    def acquire(self) -> Any:
+        return self._leased()
+
+    @contextlib.asynccontextmanager
+    async def _leased(self) -> AsyncIterator[asyncpg.Connection]:
+        assert self.gate is not None
+        self.root.available()
+        loop = asyncio.get_running_loop()
+        timeout = self.acquire_timeout
+        deadline = None if timeout is None else loop.time() + timeout
+
+        def left() -> float | None:
+            return None if deadline is None else max(0.0, deadline - loop.time())
+
+        try:
+            await asyncio.wait_for(self._slots.acquire(), left())
+        except TimeoutError:
+            raise GateTimeout(
+                f"this request's database connections stayed busy for {timeout} s"
+            ) from None
+        try:
+            await self.gate.acquire(self.key, left())
+            try:
+                async with self.root._checked_out(left()) as conn:
+                    yield conn
+            finally:
+                self.gate.release(self.key)
+        finally:
+            self._slots.release()
 
 
 class _WithinTransaction(Database):
@@ -153,6 +312,79 @@ class _WithinTransaction(Database):
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
         async with self.conn.transaction():
             yield self.conn
+
+
+class Watchdog:
+    """Pings the database on a connection of its own. When a ping goes unanswered for
+    `timeout` seconds the database is declared stalled: connections checked out now are cut
+    (their requests fail at once instead of waiting out the 30 s command timeout) and new work
+    is refused until a ping is answered again. A frozen database is then answered within
+    `interval + timeout` seconds, and an acknowledged write is one the database committed."""
+
+    def __init__(self, db: Database, dsn: str, *, interval: float, timeout: float) -> None:
+        self.db, self.dsn = db, dsn
+        self.interval, self.timeout = interval, timeout
+        self.healthy = True
+        self._conn: asyncpg.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._conn is not None:
+            self._conn.terminate()
+
+    async def _run(self) -> None:
+        while True:
+            answered = await self.ping()
+            if not answered and self.healthy:
+                self.healthy = False
+                cut = list(self.db.busy)
+                log.error(
+                    "database stalled (no answer in %.1f s); cutting %d busy connections",
+                    self.timeout,
+                    len(cut),
+                )
+                for conn in cut:
+                    conn.terminate()
+            elif answered and not self.healthy:
+                log.warning("database answering again")
+                self.healthy = True
+            await asyncio.sleep(self.interval)
+
+    async def ping(self) -> bool:
+        """`select 1` answered within the timeout. On a frozen server neither the query nor
+        its cancellation returns, so a late ping is cut by closing its socket, never awaited."""
+        try:
+            if self._conn is None or self._conn.is_closed():
+                self._conn = None
+                self._conn = await _bounded(asyncpg.connect(self.dsn), self.timeout)
+            conn = self._conn
+            await _bounded(conn.fetchval("select 1"), self.timeout, on_late=conn.terminate)
+            return True
+        except Exception:  # noqa: BLE001 - any failure is "not answering"
+            if self._conn is not None:
+                self._conn.terminate()
+                self._conn = None
+            return False
+
+
+async def _bounded(awaitable: Any, seconds: float, on_late: Any = None) -> Any:
+    """Await with a deadline without waiting for the awaitable to wind down after it."""
+    task = asyncio.ensure_future(awaitable)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if task in done:
+        return task.result()
+    if on_late is not None:
+        on_late()
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    task.cancel()
+    raise TimeoutError(f"no answer within {seconds} s")
 
 
 class Executor(Protocol):

@@ -58,13 +58,21 @@ async def records(
 
 async def create_record(info: Info, input: CreateRecordInput) -> Record:
     ctx = info.context
-    model = await service.create_record(ctx.db, ctx.principal, input.object_key, input.properties)
+    model = await service.create_record(
+        ctx.db,
+        ctx.principal,
+        input.object_key,
+        input.properties,
+        max_bytes=ctx.settings.max_record_bytes,
+    )
     return record_from_model(model)
 
 
 async def update_record(info: Info, input: UpdateRecordInput) -> Record:
     ctx = info.context
-    model = await service.update_record(ctx.db, ctx.principal, input.id, input.properties)
+    model = await service.update_record(
+        ctx.db, ctx.principal, input.id, input.properties, max_bytes=ctx.settings.max_record_bytes
+    )
     return record_from_model(model)
 
 

@@ -20,18 +20,26 @@ def _as_service_input(item: CreateRelationInput) -> service.RelationInput:
     )
 
 
+def _answer(info: Info, linked: list[service.Linked]) -> list[Relation]:
+    # The associations checked while linking answer `association` below, so it cannot miss one
+    # deleted since (the field still checks the scope that reads associations).
+    for x in linked:
+        info.context.loaders.associations.prime(x.association.uid, x.association)
+    return [Relation.from_model(x.relation) for x in linked]
+
+
 async def create_relation(info: Info, input: CreateRelationInput) -> Relation:
     ctx = info.context
-    model = await service.create_relation(ctx.db, ctx.principal, _as_service_input(input))
-    return Relation.from_model(model)
+    linked = await service.create_linked(ctx.db, ctx.principal, [_as_service_input(input)])
+    return _answer(info, linked)[0]
 
 
 async def create_relations(info: Info, input: list[CreateRelationInput]) -> list[Relation]:
     ctx = info.context
-    models = await service.create_relations(
+    linked = await service.create_linked(
         ctx.db, ctx.principal, [_as_service_input(i) for i in input], field="input"
     )
-    return [Relation.from_model(m) for m in models]
+    return _answer(info, linked)
 
 
 async def delete_relation(info: Info, id: strawberry.ID) -> DeleteRelationPayload:

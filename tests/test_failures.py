@@ -26,6 +26,7 @@ import pytest
 from app import ids
 from app.auth import ALL_SCOPES, Principal
 from app.config import Settings
+from app.errors import UNAVAILABLE_MESSAGE
 from app.graphql.context import Context
 from app.graphql.errors import MASKED_MESSAGE, format_error
 from app.graphql.schema import schema
@@ -136,7 +137,7 @@ def assert_clean_failure(status: int, body: dict[str, Any], text: str) -> None:
     assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR", body
     assert error["message"] in (
         MASKED_MESSAGE,
-        "the service is temporarily unavailable; retry shortly",
+        UNAVAILABLE_MESSAGE,
     )
 
 
@@ -290,7 +291,8 @@ async def test_exhausted_pool_fails_fast_and_cleanly(tiny_pool: Database, tenant
             assert time.perf_counter() - started < 2
             assert r.status_code == 503
             assert_clean_failure(r.status_code, r.json(), r.text)
-            # Past authentication, a resolver that cannot get a connection is masked.
+            # Past authentication, a resolver that cannot get a connection says the service is
+            # unavailable (retry), with no internals.
             principal = Principal(tenant.location, "admin", frozenset(ALL_SCOPES), "t")
             started = time.perf_counter()
             result = await schema.execute(
@@ -301,7 +303,7 @@ async def test_exhausted_pool_fails_fast_and_cleanly(tiny_pool: Database, tenant
             (error,) = result.errors or []
             formatted = format_error(error)
             assert formatted["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
-            assert formatted["message"] == MASKED_MESSAGE
+            assert formatted["message"] == UNAVAILABLE_MESSAGE
         again = await client.post(
             "/graphql",
             json={"query": "{ viewer { role } }"},

@@ -141,7 +141,7 @@ async def test_first_is_capped_at_500(tenant):
 def cost(query: str, variables: dict | None = None) -> int:  # type: ignore[type-arg]
     estimated = estimate_cost(served_schema._schema, parse(query), None, variables)
     assert estimated is not None
-    return estimated
+    return estimated.items
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,8 @@ from typing import Any
 
 from graphql import GraphQLError
 
-from app.errors import AppError, ErrorCode
+from app.errors import UNAVAILABLE_MESSAGE, AppError, ErrorCode
+from db import is_unavailable
 
 MASKED_MESSAGE = "Internal server error"
 
@@ -29,6 +30,8 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
         code = (error.extensions or {}).get("code") or ErrorCode.BAD_USER_INPUT.value
         formatted["extensions"] = {**(error.extensions or {}), "code": code}
     else:
-        formatted["message"] = MASKED_MESSAGE
+        # A database that cannot answer is said so (the client should retry); anything else
+        # is a bug, masked.
+        formatted["message"] = UNAVAILABLE_MESSAGE if is_unavailable(original) else MASKED_MESSAGE
         formatted["extensions"] = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value}
     return formatted

@@ -27,6 +27,7 @@ from app.graphql.types import (
     Relation,
     Viewer,
 )
+from db import is_unavailable
 from resolvers import associations as association_resolvers
 from resolvers import objects as object_resolvers
 from resolvers import records as record_resolvers
@@ -88,6 +89,13 @@ class RelataSchema(strawberry.Schema):
         for error in errors:
             original = error.original_error
             if original is None or isinstance(original, (AppError, GraphQLError)):
+                continue
+            if is_unavailable(original):
+                log.warning(
+                    "database unavailable in %s: %s",
+                    getattr(execution_context, "operation_name", None) or "anonymous operation",
+                    original.__class__.__name__,
+                )
                 continue
             log.error(
                 "unexpected error in %s at %s",

@@ -34,9 +34,10 @@ from graphql.utilities import value_from_ast_untyped
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from app import ids
-from app.auth import RELATIONS_READ
+from app.access import can_read
 from app.errors import AppError
 from app.graphql.context import Info
+from app.graphql.selection import included
 from app.graphql.types import (
     TYPED_PROPERTIES,
     monetary_value,
@@ -212,7 +213,7 @@ class Planner:
 
         def visit(selection_set: SelectionSetNode) -> None:
             for sel in selection_set.selections:
-                if not self._included(sel):
+                if not included(sel, self.variables):
                     continue
                 if isinstance(sel, FieldNode):
                     key = sel.alias.value if sel.alias else sel.name.value
@@ -280,19 +281,6 @@ class Planner:
             # Ordinary execution reports it at the right path.
             raise Unsupported("invalid arguments") from exc
         return dataclasses.replace(query, columns=_column_groups(plan)), args.get("after")
-
-    def _included(self, node: Any) -> bool:
-        for directive in node.directives or ():
-            name = directive.name.value
-            if name not in ("include", "skip"):
-                continue
-            value = True
-            for arg in directive.arguments or ():
-                if arg.name.value == "if":
-                    value = bool(value_from_ast_untyped(arg.value, self.variables))
-            if (name == "include") != value:
-                return False
-        return True
 
     def _applies(self, condition: NamedTypeNode | None, type_name: str) -> bool:
         if condition is None or condition.name.value == type_name:
@@ -491,15 +479,44 @@ def _page_info(
     return {p.key: values[p.name] for p in plans}
 
 
-def _can_read_relations(info: Info, plans: Iterable[FieldPlan]) -> bool:
-    # Without the scope, ordinary execution reports FORBIDDEN on each `relations` field.
-    return not _relations_used(plans) or info.context.principal.has_scope(RELATIONS_READ)
+# The entity behind each type a plan can select: record fields, a relation connection, a
+# relation, an association. Root fields checked their own entity before planning.
+_ENTITY_OF_TYPE: dict[str, ids.Kind] = {
+    **dict.fromkeys(RECORD_TYPES, ids.Kind.RECORD),
+    "RelationConnection": ids.Kind.RELATION,
+    "Relation": ids.Kind.RELATION,
+    "Association": ids.Kind.ASSOCIATION,
+}
+
+
+def _entities(plans: Iterable[FieldPlan]) -> set[ids.Kind]:
+    """The kinds of entity the plans select anywhere below them."""
+    found: set[ids.Kind] = set()
+    seen: set[int] = set()
+    stack = list(plans)
+    while stack:
+        p = stack.pop()
+        if id(p) in seen:  # plans are shared between parents (memoised): visit each once
+            continue
+        seen.add(id(p))
+        for type_name, children in p.children.items():
+            if type_name in _ENTITY_OF_TYPE:
+                found.add(_ENTITY_OF_TYPE[type_name])
+            stack.extend(children)
+    return found
+
+
+def _can_read(info: Info, plans: Iterable[FieldPlan]) -> bool:
+    # When the token may not read something selected, ordinary execution answers, with
+    # FORBIDDEN at each field that returns it.
+    principal = info.context.principal
+    return all(can_read(principal, kind) for kind in _entities(plans))
 
 
 async def shape_records(
     info: Info, plans: list[FieldPlan], page: Page, after: str | None
 ) -> Shaped | None:
-    if not _can_read_relations(info, plans):
+    if not _can_read(info, plans):
         return None
     shaper = Shaper(info)
     roots = [_model_row(m) for m in page.items]
@@ -512,7 +529,7 @@ async def shape_records(
 async def shape_record(
     info: Info, plans: dict[str, list[FieldPlan]], model: RecordModel
 ) -> Shaped | None:
-    if not _can_read_relations(info, (p for v in plans.values() for p in v)):
+    if not _can_read(info, (p for v in plans.values() for p in v)):
         return None
     shaper = Shaper(info)
     root = _model_row(model)

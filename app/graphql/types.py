@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from enum import Enum
 from typing import Any, cast
@@ -8,7 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app import ids
-from app.auth import RELATIONS_READ
+from app.access import require_read
 from app.graphql.context import Info
 from app.models import (
     AssociationModel,
@@ -19,6 +20,8 @@ from app.models import (
     RelationModel,
 )
 from app.services import relations as relation_service
+from app.services.associations import association_not_found
+from app.services.records import record_not_found
 
 
 @strawberry.interface(description="Every entity; `node(id:)` refetches it.")
@@ -89,15 +92,11 @@ class AssociationType(Enum):
 
 
 def selects_field(info: Info, name: str) -> bool:
-    """Whether the current field's selection (through fragments too) asks for `name`."""
-    stack: list[Any] = list(info.selected_fields)
-    while stack:
-        node = stack.pop()
-        for sel in getattr(node, "selections", []) or []:
-            if getattr(sel, "name", None) == name:
-                return True
-            stack.append(sel)
-    return False
+    """Whether the current field's selection asks directly for `name` (through fragments too),
+    in time linear in the document (app/graphql/selection.py)."""
+    raw = info._raw_info
+    index = info.context.selections(raw.fragments, info.variable_values)
+    return name in index.direct_names(raw.field_nodes)
 
 
 @strawberry.interface(description="A record of any object.")
@@ -124,7 +123,7 @@ class Record(Node):
         after: str | None = None,
     ) -> RelationConnection:
         ctx = info.context
-        ctx.principal.require(RELATIONS_READ)
+        require_read(ctx.principal, ids.Kind.RELATION)
         q = relation_service.related_query(
             first=first,
             after=after,
@@ -144,17 +143,16 @@ def text_property(properties: dict[str, Any], name: str) -> str | None:
 
 
 def monetary_value(properties: dict[str, Any]) -> float | None:
+    """The amount as a finite float, or None: a Float field cannot carry NaN or infinity (a
+    record stored before they were refused, or a number too large for a float, reads null)."""
     value = properties.get("monetaryValue")
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 # Typed fields of the standard objects, read from the record's properties. The pre-shaped
@@ -252,6 +250,8 @@ class Association(Node):
 
     @strawberry.field(description="How many relations use this association.")  # type: ignore[untyped-decorator]
     async def relation_count(self, info: Info) -> int:
+        # Relation data, not the definition's: it needs the scope that reads relations.
+        require_read(info.context.principal, ids.Kind.RELATION)
         return await info.context.loaders.relation_counts.load(self.model.uid)
 
     @classmethod
@@ -275,8 +275,11 @@ class Association(Node):
 
 
 async def _load_record(info: Info, uid: Any) -> Record:
+    require_read(info.context.principal, ids.Kind.RECORD)
     model = await info.context.loaders.records.load(uid)
-    assert model is not None, "a relation's records exist while it does (foreign keys)"
+    if model is None:
+        # Deleted after the relation was read (its relations went with it): gone, not an error.
+        raise record_not_found(ids.encode(ids.Kind.RECORD, uid))
     return record_from_model(model)
 
 
@@ -291,8 +294,11 @@ class Relation(Node):
 
     @strawberry.field
     async def association(self, info: Info) -> Association:
+        require_read(info.context.principal, ids.Kind.ASSOCIATION)
         model = await info.context.loaders.associations.load(self.model.association_id)
-        assert model is not None
+        if model is None:
+            # Deleted (with cascade) after the relation was read.
+            raise association_not_found(ids.encode(ids.Kind.ASSOCIATION, self.model.association_id))
         return Association.from_model(model)
 
     @strawberry.field
@@ -315,22 +321,34 @@ class Relation(Node):
         )
 
 
+def _edge_node(root: RelationEdge, info: Info) -> Record:
+    require_read(info.context.principal, ids.Kind.RECORD)
+    return record_from_model(root.edge.node)
+
+
+def _edge_association(root: RelationEdge, info: Info) -> Association:
+    require_read(info.context.principal, ids.Kind.ASSOCIATION)
+    return Association.from_model(root.edge.association)
+
+
 @strawberry.type
 class RelationEdge:
+    # The edge's relation and label come with Record.relations (the relations scope); the
+    # related record and the association are other entities, each behind its own scope.
     cursor: str
-    node: Record = strawberry.field(description="The related record.")
+    node: Record = strawberry.field(resolver=_edge_node, description="The related record.")
     relation: Relation
-    association: Association
+    association: Association = strawberry.field(resolver=_edge_association)
     label: str = strawberry.field(description="The related record's role in the association.")
+    edge: strawberry.Private[RelatedEdge]
 
     @classmethod
     def from_edge(cls, e: RelatedEdge) -> RelationEdge:
         return cls(
             cursor=ids.encode_cursor(e.relation.uid),
-            node=record_from_model(e.node),
             relation=Relation.from_model(e.relation),
-            association=Association.from_model(e.association),
             label=e.label,
+            edge=e,
         )
 
 

@@ -9,21 +9,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from app import validation
 from app.auth import Principal, bearer_token
-from app.errors import AppError, BadUserInput, ErrorCode, Forbidden
+from app.config import Settings
+from app.errors import UNAVAILABLE_MESSAGE, AppError, BadUserInput, ErrorCode, Forbidden
 from app.graphql.view import PRINCIPAL_SCOPE_KEY
 from app.ratelimit import TokenBucketLimiter, retry_after_header
 from app.rest.errors import app_error_response, error_response, internal_error_response
 from app.services.tokens import authenticate
-from db import Database
+from db import Database, is_unavailable
 
 log = logging.getLogger("relata.rest")
 
 API_VERSION = "2021-07-28"
-UNAVAILABLE_MESSAGE = "the service is temporarily unavailable; retry shortly"
 SUPPORTED_VERSIONS = (API_VERSION,)
 
 Handler = Callable[["Call"], Awaitable[Response]]
@@ -36,10 +37,14 @@ def json_response(body: Any, status: int = 200) -> Response:
 
 
 def _clean(value: str, name: str) -> str:
-    # Postgres text cannot hold NUL; no valid id, key or location contains one.
-    if "\x00" in value:
-        raise BadUserInput(f"{name} contains a NUL character", field=name)
-    return value
+    # Postgres text cannot hold NUL or lone surrogates; no valid id, key or location has one.
+    return validation.check_string(value, name)
+
+
+def check_parameters(request: Request) -> None:
+    """Every query and path parameter passes the edge checks, read by the handler or not."""
+    for name, value in (*request.query_params.multi_items(), *request.path_params.items()):
+        validation.check_json({name: value})
 
 
 @dataclass
@@ -97,6 +102,10 @@ class Call:
     db: Database
     _body: Body | None = field(default=None, repr=False)
 
+    @property
+    def settings(self) -> Settings:
+        return self.request.app.state.settings  # type: ignore[no-any-return]
+
     def path(self, name: str) -> str:
         return _clean(str(self.request.path_params[name]), name)
 
@@ -114,6 +123,13 @@ class Call:
         if not values:
             return None
         items = [v.strip() for raw in values for v in raw.split(",") if v.strip()]
+        if not items:
+            # A filter on nothing is a mistake (`?associationIds=,`), not "match nothing".
+            raise BadUserInput(
+                f"query parameter {name} is given but names nothing; give one or more values"
+                f" (`{name}=a,b` or `{name}=a&{name}=b`) or leave it out",
+                field=name,
+            )
         return [_clean(v, name) for v in items]
 
     def query_int(self, name: str) -> int | None:
@@ -141,10 +157,9 @@ class Call:
             raw = await self.request.body()
             if not raw.strip():
                 raise BadUserInput("the request body must be a JSON object", field="body")
-            try:
-                data = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                raise BadUserInput("the request body is not valid JSON", field="body") from None
+            # The same rules as a GraphQL body (app/validation.py): UTF-8, bounded nesting, no
+            # NUL or lone surrogate, 64-bit integers, finite numbers.
+            data = validation.decode_json(raw, max_depth=self.settings.max_json_depth)
             if not isinstance(data, dict):
                 raise BadUserInput("the request body must be a JSON object", field="body")
             self._body = Body(data)
@@ -187,13 +202,9 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                 )
             token = bearer_token(request.headers.get("authorization"))
             db: Database = request.app.state.db
-            try:
-                principal = await authenticate(db, token)
-            except AppError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - database down or pool exhausted
-                log.warning("authentication failed: %s", exc.__class__.__name__)
-                return error_response(503, UNAVAILABLE_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR)
+            # 401 for the token's faults; 503 (ServiceUnavailable) only when the database
+            # cannot answer.
+            principal = await authenticate(db, token)
             request.scope[PRINCIPAL_SCOPE_KEY] = principal  # for the request log
             limiter: TokenBucketLimiter | None = getattr(request.app.state, "rate_limiter", None)
             retry_after = limiter.acquire(principal.token_id) if limiter else 0.0
@@ -208,10 +219,19 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                 )
                 response.headers["retry-after"] = header
                 return response
-            return await handler(Call(request, principal, db))
+            check_parameters(request)
+            settings: Settings = request.app.state.settings
+            scoped = db.for_request(principal.location_id, settings.connections_per_request)
+            return await handler(Call(request, principal, scoped))
         except AppError as exc:
             return app_error_response(exc)
-        except Exception:
+        except ClientDisconnect:
+            raise  # nobody to answer; the request log records it quietly
+        except Exception as exc:
+            if is_unavailable(exc):
+                log.warning("REST %s %s: database unavailable (%s)", request.method,
+                            request.url.path, exc.__class__.__name__)  # fmt: skip
+                return error_response(503, UNAVAILABLE_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR)
             log.exception(
                 "REST %s %s failed (location %s, handler %s)",
                 request.method,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
+from app.auth import RECORDS_WRITE
 from app.errors import BadUserInput
 from app.rest.base import Call, json_response
 from app.rest.serializers import object_json, record_json
@@ -47,7 +48,11 @@ async def create_record(call: Call) -> Response:
     body = await call.body()
     location = call.check_location(body)
     created = await record_service.create_record(
-        call.db, call.principal, call.path("key"), body.get("properties")
+        call.db,
+        call.principal,
+        call.path("key"),
+        body.get("properties"),
+        max_bytes=call.settings.max_record_bytes,
     )
     return json_response({"record": record_json(created, location)}, 201)
 
@@ -66,9 +71,15 @@ async def update_record(call: Call) -> Response:
     record_id = call.path("recordId")
     if body.get("properties") is None:
         raise BadUserInput("properties is required", field="properties")
+    # The write scope first: a refusal names the scope the operation needs, not the read one.
+    call.principal.require(RECORDS_WRITE)
     await record_service.get_record_of_object(call.db, call.principal, call.path("key"), record_id)
     updated = await record_service.update_record(
-        call.db, call.principal, record_id, body.get("properties")
+        call.db,
+        call.principal,
+        record_id,
+        body.get("properties"),
+        max_bytes=call.settings.max_record_bytes,
     )
     return json_response({"record": record_json(updated, location)})
 
@@ -76,6 +87,7 @@ async def update_record(call: Call) -> Response:
 async def delete_record(call: Call) -> Response:
     call.check_location()
     record_id = call.path("recordId")
+    call.principal.require(RECORDS_WRITE)
     await record_service.get_record_of_object(call.db, call.principal, call.path("key"), record_id)
     removed = await record_service.delete_record(call.db, call.principal, record_id)
     return json_response(

@@ -233,12 +233,12 @@ SCHEMAS: dict[str, Any] = {
     },
     "Relation": {
         "type": "object",
+        "description": "associationKey, firstObjectKey and secondObjectKey are the association's"
+        " fields: present only for a token that may read associations (associations.readonly)",
         "required": [
             "id",
             "associationId",
-            "firstObjectKey",
             "firstRecordId",
-            "secondObjectKey",
             "secondRecordId",
             "locationId",
             "createdAt",

@@ -6,7 +6,9 @@ from typing import Any
 
 from starlette.responses import Response
 
+from app.access import can_read
 from app.errors import BadUserInput
+from app.ids import Kind
 from app.rest.base import Body, Call, json_response
 from app.rest.serializers import relation_json
 from app.services import relations as service
@@ -20,12 +22,17 @@ def _relation_input(body: Body) -> service.RelationInput:
     )
 
 
+def _relations_json(call: Call, linked: list[service.Linked]) -> list[dict[str, Any]]:
+    """Each relation; its association's fields only for a token that may read associations."""
+    shown = can_read(call.principal, Kind.ASSOCIATION)
+    return [relation_json(x.relation, x.association if shown else None) for x in linked]
+
+
 async def create(call: Call) -> Response:
     body = await call.body()
     call.check_location(body)
-    relation = await service.create_relation(call.db, call.principal, _relation_input(body))
-    associations = await service.associations_of(call.db, call.principal, [relation])
-    return json_response(relation_json(relation, associations[relation.association_id]), 201)
+    linked = await service.create_linked(call.db, call.principal, [_relation_input(body)])
+    return json_response(_relations_json(call, linked)[0], 201)
 
 
 def _remove_id(item: Any, index: int) -> str:
@@ -52,18 +59,12 @@ async def bulk(call: Call) -> Response:
     created, removed = await service.apply_relation_changes(
         call.db, call.principal, add=add, remove=remove
     )
-    associations = await service.associations_of(call.db, call.principal, created)
-    return json_response(
-        {
-            "added": [relation_json(r, associations[r.association_id]) for r in created],
-            "removed": removed,
-        }
-    )
+    return json_response({"added": _relations_json(call, created), "removed": removed})
 
 
 async def list_for_record(call: Call) -> Response:
     call.check_location()
-    pairs, total = await service.list_record_relations(
+    linked, total = await service.list_record_relations(
         call.db,
         call.principal,
         call.path("recordId"),
@@ -71,7 +72,7 @@ async def list_for_record(call: Call) -> Response:
         limit=call.query_int("limit"),
         association_ids=call.query_list("associationIds"),
     )
-    return json_response({"relations": [relation_json(r, a) for r, a in pairs], "total": total})
+    return json_response({"relations": _relations_json(call, linked), "total": total})
 
 
 async def delete(call: Call) -> Response:

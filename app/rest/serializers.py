@@ -34,18 +34,23 @@ def association_json(a: AssociationModel) -> dict[str, Any]:
     }
 
 
-def relation_json(r: RelationModel, a: AssociationModel) -> dict[str, Any]:
-    return {
+def relation_json(r: RelationModel, a: AssociationModel | None) -> dict[str, Any]:
+    """The relation; with its association's fields (key, object keys) only when `a` is given,
+    that is when the caller may read associations (SECURITY.md, "Scopes")."""
+    out: dict[str, Any] = {
         "id": r.id,
         "associationId": ids.encode(ids.Kind.ASSOCIATION, r.association_id),
-        "associationKey": a.key,
-        "firstObjectKey": a.first_object_key,
-        "firstRecordId": ids.encode(ids.Kind.RECORD, r.first_record_id),
-        "secondObjectKey": a.second_object_key,
-        "secondRecordId": ids.encode(ids.Kind.RECORD, r.second_record_id),
-        "locationId": r.location_id,
-        "createdAt": r.created_at,
     }
+    if a is not None:
+        out["associationKey"] = a.key
+        out["firstObjectKey"] = a.first_object_key
+    out["firstRecordId"] = ids.encode(ids.Kind.RECORD, r.first_record_id)
+    if a is not None:
+        out["secondObjectKey"] = a.second_object_key
+    out["secondRecordId"] = ids.encode(ids.Kind.RECORD, r.second_record_id)
+    out["locationId"] = r.location_id
+    out["createdAt"] = r.created_at
+    return out
 
 
 def object_json(o: ObjectSchemaModel, location_id: str) -> dict[str, Any]:

@@ -18,11 +18,18 @@ def record_not_found(record_id: str) -> NotFound:
 
 
 async def create_record(
-    db: Database, principal: Principal, object_key: Any, properties: Any
+    db: Database,
+    principal: Principal,
+    object_key: Any,
+    properties: Any,
+    *,
+    max_bytes: int = validation.MAX_RECORD_BYTES,
 ) -> RecordModel:
     principal.require(RECORDS_WRITE)
     props = validation.properties(properties)
+    validation.record_size(props, max_bytes)
     obj = await require_object(db, principal.location_id, object_key)
+    validation.typed_properties(obj.key, props)
     display = validation.display_name(obj.key, obj.primary_display_property, props)
     row = await sql.insert_record(db, principal.location_id, obj.key, props, display)
     return RecordModel.from_row(row)
@@ -38,9 +45,16 @@ async def get_record(db: Database, principal: Principal, record_id: str) -> Reco
 
 
 async def update_record(
-    db: Database, principal: Principal, record_id: str, properties: Any, *, merge: bool = True
+    db: Database,
+    principal: Principal,
+    record_id: str,
+    properties: Any,
+    *,
+    merge: bool = True,
+    max_bytes: int = validation.MAX_RECORD_BYTES,
 ) -> RecordModel:
-    """Merge `properties` into the record's; a key set to null is removed."""
+    """Merge `properties` into the record's; a key set to null is removed. The merged record
+    is held to the same bounds as a new one."""
     principal.require(RECORDS_WRITE)
     uid = ids.decode(ids.Kind.RECORD, record_id)
     patch = validation.properties(properties)
@@ -56,7 +70,9 @@ async def update_record(
             else:
                 merged[name] = value
         validation.properties(merged)
+        validation.record_size(merged, max_bytes)
         obj = await require_object(conn, principal.location_id, current["object_key"])
+        validation.typed_properties(obj.key, patch)
         display = validation.display_name(obj.key, obj.primary_display_property, merged)
         row = await sql.update_record(conn, principal.location_id, uid, merged, display)
         assert row is not None

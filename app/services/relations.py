@@ -55,13 +55,24 @@ def _is_limit_error(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.PostgresError) and getattr(exc, "sqlstate", "") == LIMIT_SQLSTATE
 
 
-async def create_relation(db: Database, principal: Principal, item: RelationInput) -> RelationModel:
-    return (await create_relations(db, principal, [item], field="input"))[0]
+@dataclass(frozen=True)
+class Linked:
+    """A relation as created (or found), with the association it was checked against: callers
+    answer from these rows, never from a second lookup that a concurrent delete could miss."""
+
+    relation: RelationModel
+    association: AssociationModel
 
 
 async def create_relations(
     db: Database, principal: Principal, items: Sequence[RelationInput], *, field: str = "input"
 ) -> list[RelationModel]:
+    return [linked.relation for linked in await create_linked(db, principal, items, field=field)]
+
+
+async def create_linked(
+    db: Database, principal: Principal, items: Sequence[RelationInput], *, field: str = "input"
+) -> list[Linked]:
     """Link records, all or nothing. Existing links are returned as they are (retries are safe);
     ids given in the wrong order are swapped when the two objects differ."""
     principal.require(RELATIONS_WRITE)
@@ -156,7 +167,7 @@ async def create_relations(
         if _is_limit_error(exc):
             raise _limit_error(exc) from None
         raise
-    return [found[w] for w in wanted]
+    return [Linked(found[w], associations[w[0]]) for w in wanted]
 
 
 async def get_relations(
@@ -307,16 +318,17 @@ async def apply_relation_changes(
     *,
     add: Sequence[RelationInput],
     remove: Sequence[str],
-) -> tuple[list[RelationModel], list[str]]:
+) -> tuple[list[Linked], list[str]]:
     """Delete the `remove` relations, then create the `add` ones, in one transaction: all of it
     happens or none of it does. Removing first frees slots under the limits for the adds.
-    Return the relations asked for in `add` (new or existing) and the ids removed."""
+    Return the relations asked for in `add` (new or existing, each with its association) and the
+    ids removed."""
     principal.require(RELATIONS_WRITE)
 
-    async def work(conn: asyncpg.Connection) -> tuple[list[RelationModel], list[str]]:
+    async def work(conn: asyncpg.Connection) -> tuple[list[Linked], list[str]]:
         bound = db.within(conn)
         removed = await delete_relations(bound, principal, list(remove)) if remove else []
-        created = await create_relations(bound, principal, add, field="add") if add else []
+        created = await create_linked(bound, principal, add, field="add") if add else []
         return created, removed
 
     return await in_transaction(db, work)
@@ -330,7 +342,7 @@ async def list_record_relations(
     skip: Any = None,
     limit: Any = None,
     association_ids: Sequence[str] | None = None,
-) -> tuple[list[tuple[RelationModel, AssociationModel]], int]:
+) -> tuple[list[Linked], int]:
     """One `skip`/`limit` page of a record's relations (either side, oldest first), each with its
     association, optionally only those of `association_ids`, and how many there are in all."""
     principal.require(RELATIONS_READ)
@@ -346,16 +358,5 @@ async def list_record_relations(
     rows, total = await sql.list_record_relations(
         db, principal.location_id, uid, association_ids=assoc_uids, offset=offset, limit=size
     )
-    return [(RelationModel.from_row(r), AssociationModel.from_row(r, "a_")) for r in rows], total
-
-
-async def associations_of(
-    db: Database, principal: Principal, relations: Sequence[RelationModel]
-) -> dict[uuid.UUID, AssociationModel]:
-    """The associations of relations the caller already holds, by association uid."""
-    principal.require(RELATIONS_READ)
-    wanted = list({r.association_id for r in relations})
-    if not wanted:
-        return {}
-    rows = await association_sql.get_associations(db, principal.location_id, wanted)
-    return {r["id"]: AssociationModel.from_row(r) for r in rows}
+    linked = [Linked(RelationModel.from_row(r), AssociationModel.from_row(r, "a_")) for r in rows]
+    return linked, total

@@ -1,10 +1,25 @@
 from __future__ import annotations
 
+import logging
+
+import asyncpg
+
 from app import auth
-from app.errors import BadUserInput, Unauthenticated
-from db import Database
+from app.errors import UNAVAILABLE_MESSAGE, BadUserInput, ServiceUnavailable, Unauthenticated
+from db import Database, is_unavailable
 from db import locations as location_sql
 from db import tokens as sql
+
+log = logging.getLogger("relata.auth")
+
+# What a database that is down, restarting or out of pooled connections raises. Data errors
+# (asyncpg.DataError: a value Postgres refuses) are the request's fault and answered 401 first.
+DATABASE_FAILURES: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    OSError,
+    TimeoutError,
+)
 
 
 async def create_token(
@@ -17,8 +32,10 @@ async def create_token(
 ) -> str:
     """A new token for `location_id` (created with its standard objects if new)."""
     location_id = location_id.strip()
-    if not location_id or len(location_id) > 100:
-        raise BadUserInput("a location id is 1 to 100 characters")
+    if not location_id or len(location_id) > auth.MAX_LOCATION_ID:
+        raise BadUserInput(f"a location id is 1 to {auth.MAX_LOCATION_ID} characters")
+    if auth.CONTROL_CHARACTERS.search(location_id):
+        raise BadUserInput("a location id must not contain control characters")
     role = auth.validate_role(role)
     granted = auth.validate_scopes(scopes)
     token = auth.new_token(location_id)
@@ -34,9 +51,20 @@ async def revoke_token(db: Database, token: str) -> bool:
 
 
 async def authenticate(db: Database, token: str) -> auth.Principal:
+    """The token's principal. A token that is malformed, unknown or revoked is Unauthenticated
+    (401); only the database failing to answer is ServiceUnavailable (503), so monitoring never
+    sees an outage that a client can cause without a valid secret."""
     location_id = auth.token_location(token)
     digest = auth.hash_token(token)
-    row = await sql.find_active_token(db, location_id, digest)
+    try:
+        row = await sql.find_active_token(db, location_id, digest)
+    except asyncpg.DataError:
+        raise Unauthenticated("the bearer token is not valid") from None
+    except Exception as exc:
+        if not (is_unavailable(exc) or isinstance(exc, DATABASE_FAILURES)):
+            raise
+        log.warning("authentication failed: %s", exc.__class__.__name__)
+        raise ServiceUnavailable(UNAVAILABLE_MESSAGE) from exc
     if row is None or not auth.hashes_equal(bytes(row["token_hash"]), digest):
         raise Unauthenticated("the bearer token is unknown or revoked")
     return auth.Principal(

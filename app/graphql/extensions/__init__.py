@@ -10,13 +10,14 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from strawberry.extensions import DisableIntrospection, ValidationCache
+from strawberry.extensions import DisableIntrospection
 
 from app.config import Settings
 from app.graphql.extensions.aliases import AliasLimiter
 from app.graphql.extensions.cost import CostLimiter, estimate_cost
 from app.graphql.extensions.depth import DepthLimiter
-from app.graphql.extensions.document_cache import DOCUMENT_CACHE_SIZE, DocumentCache
+from app.graphql.extensions.document_cache import DocumentCache
+from app.graphql.extensions.literals import LiteralValues
 from app.graphql.extensions.operation_log import OPERATION_SCOPE_KEY, OperationLog
 from app.graphql.extensions.tokens import TokenLimiter
 
@@ -25,17 +26,26 @@ def hardening_extensions(settings: Settings) -> list[Callable[[], Any]]:
     extensions: list[Callable[[], Any]] = [
         OperationLog,
         partial(TokenLimiter, max_token_count=settings.max_tokens),
-        # After the token limit, whose parse option is part of the cache key.
-        DocumentCache,
+        # After the token limit, whose parse option is part of the cache key. It also validates
+        # (rules are all added by then, in on_operation) and caches the outcome per document.
+        partial(
+            DocumentCache,
+            max_query_bytes=settings.max_query_bytes,
+            max_cache_bytes=settings.document_cache_bytes,
+        ),
         partial(DepthLimiter, max_depth=settings.max_depth),
         partial(AliasLimiter, max_alias_count=settings.max_aliases),
-        partial(CostLimiter, max_cost=settings.max_cost),
+        # String and number literals pass the same edge checks as variables (app/validation.py).
+        LiteralValues,
+        partial(
+            CostLimiter,
+            max_cost=settings.max_cost,
+            max_response_bytes=settings.max_response_bytes,
+            max_record_bytes=settings.max_record_bytes,
+        ),
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
-    # Last, so the rules above are part of its key. Validating a document costs milliseconds
-    # (more than the rest of a record page); its outcome depends on the document alone.
-    extensions.append(partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE))
     return extensions
 
 
@@ -45,6 +55,7 @@ __all__ = [
     "CostLimiter",
     "DepthLimiter",
     "DocumentCache",
+    "LiteralValues",
     "OperationLog",
     "TokenLimiter",
     "estimate_cost",

@@ -1,15 +1,24 @@
-"""Cost budget: how many list items an operation may return, estimated before it runs.
+"""Cost budget: how many list items, and how many bytes, an operation may return, estimated
+before it runs.
 
-Every list of objects multiplies what is below it: a connection by its `first` argument (its
-schema default, 50, where omitted), a plain list by the length of a list argument when it has
-one (`createRelations(input: [...])`) and by `DEFAULT_LIST_SIZE` otherwise. The cost is the sum
-of those items over the operation, so a chain of nested connections costs
-`a + a*b + a*b*c` — the product of the `first` arguments down the chain, plus its prefixes.
-Over the budget, the operation is refused before any resolver runs."""
+Items: every list of objects multiplies what is below it: a connection by its `first` argument
+(its schema default, 50, where omitted), a plain list by the length of a list argument when it
+has one (`createRelations(input: [...])`) and by `DEFAULT_LIST_SIZE` otherwise. The cost is the
+sum of those items over the operation, so a chain of nested connections costs `a + a*b + a*b*c`.
+
+Bytes: every leaf weighs what it can return at most — `properties` the record size bound,
+text read from properties the string bound, other scalars a small constant — times how many
+times it can appear. So the response size is bounded before anything runs, however many aliases
+ask for the same large field.
+
+Fields are merged by response key first, as execution merges them, and each selection is
+estimated once however often fragments spread it: the walk is linear in the document. Over
+either budget, the operation is refused before any resolver runs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -33,11 +42,52 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
+from app import validation
 from app.graphql.extensions._walk import fragments_of, operation_label
+from app.graphql.selection import included
 
 ENV_VAR = "RELATA_MAX_COST"
+BYTES_ENV_VAR = "RELATA_MAX_RESPONSE_BYTES"
 DEFAULT_LIST_SIZE = 50
 CEILING = 2**53  # costs saturate here: they stay exact JSON numbers
+# What a leaf with no bound of its own weighs in the response: its key, quotes and value.
+# Strings without a field bound are keys and labels (at most 100 characters).
+SCALAR_BYTES = {"ID": 48, "Int": 24, "Float": 32, "Boolean": 24, "DateTime": 48}
+LEAF_BYTES = validation.MAX_LABEL + 24
+# An object's key and braces.
+OBJECT_BYTES = 32
+
+
+def leaf_bytes(max_record_bytes: int) -> dict[str, int]:
+    """What the leaves that can be large weigh, by field name."""
+    text = validation.MAX_STRING
+    return {
+        "properties": max_record_bytes,
+        "displayName": validation.MAX_DISPLAY_NAME,
+        "description": validation.MAX_DESCRIPTION,
+        # Typed fields of the standard objects, read from the record's properties.
+        **dict.fromkeys(("firstName", "lastName", "email", "phone", "name", "status"), text),
+    }
+
+
+@dataclass(frozen=True)
+class Estimate:
+    items: int
+    bytes: int
+
+    def __add__(self, other: Estimate) -> Estimate:
+        return Estimate(
+            min(self.items + other.items, CEILING), min(self.bytes + other.bytes, CEILING)
+        )
+
+    def times(self, n: int) -> Estimate:
+        return Estimate(min(self.items * n, CEILING), min(self.bytes * n, CEILING))
+
+
+ZERO = Estimate(0, 0)
+# A field's definition (None: `__typename`, or a field validation refuses), its named type and
+# the nodes merged under one response key.
+_Group = tuple[GraphQLField | None, GraphQLNamedType | None, list[FieldNode]]
 
 
 class _Estimator:
@@ -46,70 +96,99 @@ class _Estimator:
         schema: GraphQLSchema,
         fragments: dict[str, FragmentDefinitionNode],
         variables: Any,
+        weights: dict[str, int],
     ) -> None:
         self.schema, self.fragments, self.variables = schema, fragments, variables
-        self.memo: dict[tuple[str, str], int] = {}
+        self.coerced: dict[str, Any] = getattr(variables, "coerced", variables) or {}
+        self.weights = weights
+        self.memo: dict[tuple[tuple[int, ...], str, int | None], Estimate] = {}
 
     def cost(
-        self,
-        selection_set: SelectionSetNode | None,
-        parent: GraphQLNamedType,
-        page: int | None = None,
-        visiting: frozenset[str] = frozenset(),
-    ) -> int:
-        """Items below one instance of `parent`; `page` is set inside a connection."""
-        if selection_set is None:
-            return 0
-        total = 0
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                total += self._field(selection, parent, page, visiting)
-            elif isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition
-                target = self.schema.get_type(condition.name.value) if condition else parent
-                total += self.cost(selection.selection_set, target or parent, page, visiting)
-            elif isinstance(selection, FragmentSpreadNode):
-                total += self._spread(selection.name.value, parent, page, visiting)
-            total = min(total, CEILING)
-        return total
+        self, selection_sets: Sequence[SelectionSetNode], parent: GraphQLNamedType, page: int | None
+    ) -> Estimate:
+        """What one instance of `parent` returns below these (merged) selection sets; `page`
+        is set inside a connection, whose edges carry that many items."""
+        key = (tuple(id(s) for s in selection_sets), parent.name, page)
+        found = self.memo.get(key)
+        if found is None:
+            found = ZERO
+            for definition, named, nodes in self._collect(selection_sets, parent).values():
+                found = found + self._field(definition, named, nodes, page)
+            self.memo[key] = found
+        return found
 
-    def _spread(
-        self, name: str, parent: GraphQLNamedType, page: int | None, visiting: frozenset[str]
-    ) -> int:
-        fragment = self.fragments.get(name)
-        if fragment is None or name in visiting:
-            return 0
-        target = self.schema.get_type(fragment.type_condition.name.value) or parent
-        key = (name, f"{parent.name}:{page}")
-        if key not in self.memo:
-            self.memo[key] = self.cost(fragment.selection_set, target, page, visiting | {name})
-        return self.memo[key]
+    def _collect(
+        self, selection_sets: Sequence[SelectionSetNode], parent: GraphQLNamedType
+    ) -> dict[tuple[str, str, str], _Group]:
+        """Fields by response key (and defining type), fragments expanded once each."""
+        groups: dict[tuple[str, str, str], _Group] = {}
+        visited: set[str] = set()
+
+        def visit(selection_set: SelectionSetNode, on: GraphQLNamedType) -> None:
+            for sel in selection_set.selections:
+                if not included(sel, self.coerced):
+                    continue
+                if isinstance(sel, FieldNode):
+                    fields: dict[str, GraphQLField] = getattr(on, "fields", {})
+                    definition = fields.get(sel.name.value)
+                    key = (
+                        sel.alias.value if sel.alias else sel.name.value,
+                        sel.name.value,
+                        on.name,
+                    )
+                    named = None if definition is None else get_named_type(definition.type)
+                    groups.setdefault(key, (definition, named, []))[2].append(sel)
+                elif isinstance(sel, InlineFragmentNode):
+                    visit(sel.selection_set, self._condition(sel.type_condition, on))
+                elif isinstance(sel, FragmentSpreadNode):
+                    fragment = self.fragments.get(sel.name.value)
+                    if fragment is None or sel.name.value in visited:
+                        continue
+                    visited.add(sel.name.value)
+                    visit(fragment.selection_set, self._condition(fragment.type_condition, on))
+
+        for selection_set in selection_sets:
+            visit(selection_set, parent)
+        return groups
+
+    def _condition(self, condition: Any, parent: GraphQLNamedType) -> GraphQLNamedType:
+        if condition is None:
+            return parent
+        return self.schema.get_type(condition.name.value) or parent
 
     def _field(
-        self, node: FieldNode, parent: GraphQLNamedType, page: int | None, visiting: frozenset[str]
-    ) -> int:
-        fields: dict[str, GraphQLField] = getattr(parent, "fields", {})
-        definition = fields.get(node.name.value)
-        if definition is None:
-            return 0  # __typename, or a field the validator has already refused
-        named = get_named_type(definition.type)
+        self,
+        definition: GraphQLField | None,
+        named: GraphQLNamedType | None,
+        nodes: list[FieldNode],
+        page: int | None,
+    ) -> Estimate:
+        if definition is None or named is None:
+            return Estimate(0, LEAF_BYTES)
+        name = nodes[0].name.value
+        is_list = is_list_type(get_nullable_type(definition.type))
+        args = self._arguments(definition, nodes[0])
         if not is_composite_type(named):
-            return 0
-        args = self._arguments(definition, node)
+            weight = self.weights.get(name) or SCALAR_BYTES.get(named.name, LEAF_BYTES)
+            leaf = Estimate(0, weight)
+            return leaf.times(self._list_items(args, page)) if is_list else leaf
+        children = [n.selection_set for n in nodes if n.selection_set is not None]
         if "first" in definition.args:
             first = args.get("first")
             size = DEFAULT_LIST_SIZE if not isinstance(first, int) else max(first, 0)
             # The connection object itself is one per parent; its edges carry `size` items.
-            return self.cost(node.selection_set, named, size, visiting)
-        if is_list_type(get_nullable_type(definition.type)):
-            if page is not None:
-                items = page
-            else:
-                lengths = [len(v) for v in args.values() if isinstance(v, list)]
-                items = max(lengths) if lengths else DEFAULT_LIST_SIZE
-            below = self.cost(node.selection_set, named, None, visiting)
-            return min(items + items * below, CEILING)
-        return self.cost(node.selection_set, named, None, visiting)
+            return self.cost(children, named, size)
+        below = self.cost(children, named, None)
+        if is_list:
+            items = self._list_items(args, page)
+            return Estimate(items, OBJECT_BYTES) + below.times(items)
+        return below + Estimate(0, OBJECT_BYTES)
+
+    def _list_items(self, args: dict[str, Any], page: int | None) -> int:
+        if page is not None:
+            return page
+        lengths = [len(v) for v in args.values() if isinstance(v, list)]
+        return max(lengths) if lengths else DEFAULT_LIST_SIZE
 
     def _arguments(self, definition: GraphQLField, node: FieldNode) -> dict[str, Any]:
         try:
@@ -123,7 +202,9 @@ def estimate_cost(
     document: DocumentNode,
     operation_name: str | None = None,
     variables: dict[str, Any] | None = None,
-) -> int | None:
+    *,
+    max_record_bytes: int = validation.MAX_RECORD_BYTES,
+) -> Estimate | None:
     """The operation's cost, or None when it cannot be estimated (no such operation, variables
     that do not coerce): execution then refuses it with its own message."""
     operation = get_operation_ast(document, operation_name)
@@ -133,13 +214,21 @@ def estimate_cost(
     coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
     if isinstance(coerced, list):
         return None
-    estimator = _Estimator(schema, fragments_of(document), coerced)
-    return max(1, estimator.cost(operation.selection_set, root))
+    estimator = _Estimator(schema, fragments_of(document), coerced, leaf_bytes(max_record_bytes))
+    found = estimator.cost([operation.selection_set], root, None)
+    return Estimate(max(1, found.items), found.bytes)
 
 
 class CostLimiter(SchemaExtension):
-    def __init__(self, max_cost: int) -> None:
+    def __init__(
+        self,
+        max_cost: int,
+        max_response_bytes: int = 128 * 2**20,
+        max_record_bytes: int = validation.MAX_RECORD_BYTES,
+    ) -> None:
         self.max_cost = max_cost
+        self.max_response_bytes = max_response_bytes
+        self.max_record_bytes = max_record_bytes
 
     def on_execute(self) -> Iterator[None]:
         refusal = self._refusal()
@@ -152,20 +241,43 @@ class CostLimiter(SchemaExtension):
         if ctx.graphql_document is None:
             return None
         schema = ctx.schema._schema
-        cost = estimate_cost(schema, ctx.graphql_document, ctx.operation_name, ctx.variables)
-        if cost is None or cost <= self.max_cost:
+        cost = estimate_cost(
+            schema,
+            ctx.graphql_document,
+            ctx.operation_name,
+            ctx.variables,
+            max_record_bytes=self.max_record_bytes,
+        )
+        if cost is None:
             return None
         operation = get_operation_ast(ctx.graphql_document, ctx.operation_name)
         assert operation is not None
-        return GraphQLError(
-            f"{operation_label(operation)} may return {cost} items, over the cost budget of"
-            f" {self.max_cost} ({ENV_VAR}); the cost is the product of `first` (default"
-            f" {DEFAULT_LIST_SIZE}) down nested connections and lists, summed over the query."
-            " Ask for smaller pages or fewer nested levels.",
-            extensions={
-                "code": "BAD_USER_INPUT",
-                "limit": "cost",
-                "maximum": self.max_cost,
-                "value": cost,
-            },
-        )
+        label = operation_label(operation)
+        if cost.items > self.max_cost:
+            return GraphQLError(
+                f"{label} may return {cost.items} items, over the cost budget of"
+                f" {self.max_cost} ({ENV_VAR}); the cost is the product of `first` (default"
+                f" {DEFAULT_LIST_SIZE}) down nested connections and lists, summed over the query."
+                " Ask for smaller pages or fewer nested levels.",
+                extensions={
+                    "code": "BAD_USER_INPUT",
+                    "limit": "cost",
+                    "maximum": self.max_cost,
+                    "value": cost.items,
+                },
+            )
+        if cost.bytes > self.max_response_bytes:
+            return GraphQLError(
+                f"{label} may return up to {cost.bytes} bytes, over the response budget of"
+                f" {self.max_response_bytes} bytes ({BYTES_ENV_VAR}); each field counts what it"
+                f" can return at most (`properties`: {self.max_record_bytes} bytes, the record"
+                " size bound, for every record and alias). Ask for smaller pages, fewer aliases"
+                " or fewer large fields.",
+                extensions={
+                    "code": "BAD_USER_INPUT",
+                    "limit": "responseBytes",
+                    "maximum": self.max_response_bytes,
+                    "value": cost.bytes,
+                },
+            )
+        return None

@@ -1,0 +1,801 @@
+"""Every GraphQL root field, every entity-returning nested field and every REST route, tried with
+each of the 8 scopes alone: FORBIDDEN (REST 403) unless that scope grants it, and answered when it
+does. SECURITY.md ("Scopes") states the rules this table checks.
+
+A row names what it covers; `test_every_root_field_and_entity_field_has_a_row` and
+`test_every_rest_route_has_a_row` compare those names with the served schema and with
+app.rest.ROUTES, so a new field or route without a row fails the suite.
+
+Tokens are admins (so only the scope decides), except the `user` rows of admin-only operations.
+A nested row gives every token `base` scopes that reach its parent, so the scope under test
+decides the nested field alone, and the FORBIDDEN must land at that field (`at`)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from graphql import GraphQLNamedType, GraphQLObjectType, get_named_type
+
+from app.graphql.schema import schema
+from app.rest import ROUTES
+from app.services.tokens import create_token
+from db import Database
+from tests.assoc_support import association, bulk_records, link
+from tests.conftest import Tenant, make_tenant
+from tests.rest_support import Rest
+
+ASSOC_READ = "associations.readonly"
+ASSOC_WRITE = "associations.write"
+REL_READ = "associations/relation.readonly"
+REL_WRITE = "associations/relation.write"
+SCHEMA_READ = "objects/schema.readonly"
+SCHEMA_WRITE = "objects/schema.write"
+REC_READ = "objects/record.readonly"
+REC_WRITE = "objects/record.write"
+SCOPES = (
+    ASSOC_READ,
+    ASSOC_WRITE,
+    REL_READ,
+    REL_WRITE,
+    SCHEMA_READ,
+    SCHEMA_WRITE,
+    REC_READ,
+    REC_WRITE,
+)
+# What each scope grants: itself and, for a write scope, the matching read.
+GRANTS: dict[str, frozenset[str]] = {
+    ASSOC_READ: frozenset({ASSOC_READ}),
+    ASSOC_WRITE: frozenset({ASSOC_WRITE, ASSOC_READ}),
+    REL_READ: frozenset({REL_READ}),
+    REL_WRITE: frozenset({REL_WRITE, REL_READ}),
+    SCHEMA_READ: frozenset({SCHEMA_READ}),
+    SCHEMA_WRITE: frozenset({SCHEMA_WRITE, SCHEMA_READ}),
+    REC_READ: frozenset({REC_READ}),
+    REC_WRITE: frozenset({REC_WRITE, REC_READ}),
+}
+ALLOWED, DENIED = "allowed", "denied"
+
+
+# --- the location every row runs in -----------------------------------------------------------
+
+
+@dataclass
+class World:
+    """A fresh location: a contact and a company linked through a user-defined association.
+    Rows that change or delete something make a fresh target for each call."""
+
+    db: Database
+    tenant: Tenant
+    contact: str
+    company: str
+    association: dict[str, Any]
+    relation: str
+    contact_object_id: str
+    tokens: dict[tuple[str, frozenset[str]], str] = field(default_factory=dict)
+    counter: itertools.count[int] = field(default_factory=itertools.count)
+
+    @property
+    def location(self) -> str:
+        return self.tenant.location
+
+    def unique(self, prefix: str) -> str:
+        return f"{prefix}_{next(self.counter)}"
+
+    async def token(self, role: str, scopes: frozenset[str]) -> str:
+        if (role, scopes) not in self.tokens:
+            self.tokens[role, scopes] = await create_token(
+                self.db, self.location, role, sorted(scopes)
+            )
+        return self.tokens[role, scopes]
+
+    async def record(self, object_key: str = "contact") -> str:
+        (record_id,) = await bulk_records(self.db, self.location, object_key, 1)
+        return record_id
+
+    async def pair(self) -> dict[str, str]:
+        """Two fresh records to link through the world's association."""
+        return {
+            "associationId": self.association["id"],
+            "firstRecordId": await self.record("contact"),
+            "secondRecordId": await self.record("company"),
+        }
+
+    async def fresh_relation(self) -> str:
+        p = await self.pair()
+        linked = await link(
+            self.tenant.admin, p["associationId"], p["firstRecordId"], p["secondRecordId"]
+        )
+        return str(linked.data["createRelation"]["id"])
+
+    async def fresh_association(self) -> str:
+        # Another pair of objects than the world's, so the 10-per-pair limit is never reached.
+        created = await association(
+            self.tenant.admin,
+            key=self.unique("target"),
+            firstObjectKey="company",
+            secondObjectKey="opportunity",
+            firstObjectLabel="Buyer",
+            secondObjectLabel="Deal",
+        )
+        return str(created["id"])
+
+    def new_association_input(self) -> dict[str, Any]:
+        return {
+            "key": self.unique("made"),
+            "firstObjectKey": "opportunity",
+            "secondObjectKey": "opportunity",
+            "firstObjectLabel": "Parent",
+            "secondObjectLabel": "Child",
+        }
+
+
+async def make_world(db: Database, client: httpx.AsyncClient) -> World:
+    tenant = await make_tenant(db, client)
+    contact = (await bulk_records(db, tenant.location, "contact", 1))[0]
+    company = (await bulk_records(db, tenant.location, "company", 1))[0]
+    works = await association(
+        tenant.admin,
+        key="works_at",
+        firstObjectKey="contact",
+        secondObjectKey="company",
+        firstObjectLabel="Employee",
+        secondObjectLabel="Employer",
+    )
+    relation = (await link(tenant.admin, works["id"], contact, company)).data["createRelation"]
+    objects = (await tenant.admin.ok("{ objectSchemas { id key } }"))["objectSchemas"]
+    return World(
+        db=db,
+        tenant=tenant,
+        contact=contact,
+        company=company,
+        association=works,
+        relation=relation["id"],
+        contact_object_id=next(o["id"] for o in objects if o["key"] == "contact"),
+    )
+
+
+# --- rows -------------------------------------------------------------------------------------
+
+Variables = Callable[[World], Awaitable[dict[str, Any]]]
+
+
+def fixed(make: Callable[[World], dict[str, Any]]) -> Variables:
+    async def variables(w: World) -> dict[str, Any]:
+        return make(w)
+
+    return variables
+
+
+@dataclass(frozen=True)
+class Row:
+    covers: str  # "Query.x", "Mutation.x", "Type.field", or "METHOD /path" as in ROUTES
+    needs: tuple[str, ...]  # every one must be granted
+    base: tuple[str, ...] = ()  # granted to every token of the row besides the scope under test
+    role: str = "admin"
+    admin_only: bool = False
+    label: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.covers} {self.label}".strip() + ("" if self.role == "admin" else " [user]")
+
+    def expected(self, scope: str) -> str:
+        granted = set(GRANTS[scope]).union(*(GRANTS[b] for b in self.base))
+        ok = all(n in granted for n in self.needs) and (self.role == "admin" or not self.admin_only)
+        return ALLOWED if ok else DENIED
+
+    def missing(self, scope: str) -> list[str]:
+        granted = set(GRANTS[scope]).union(*(GRANTS[b] for b in self.base))
+        return [n for n in self.needs if n not in granted]
+
+
+@dataclass(frozen=True)
+class Gql(Row):
+    query: str = ""
+    variables: Variables = fixed(lambda w: {})
+    at: str = ""  # the response key where FORBIDDEN lands (default: the root field)
+    # Also with ordinary execution forced: record / records selections are otherwise answered
+    # by the pre-shaped path (app/graphql/shaping.py) when it supports them.
+    both_paths: bool = False
+
+
+async def no_request(w: World) -> tuple[str, Any]:
+    raise AssertionError("a REST row needs a request")
+
+
+@dataclass(frozen=True)
+class RestRow(Row):
+    request: Callable[[World], Awaitable[tuple[str, Any]]] = no_request
+    # "status": denied is 403 FORBIDDEN. "association fields": the relations in the answer carry
+    # their association's fields, or (denied) none of them.
+    probe: str = "status"
+
+
+def q(covers: str, query: str, needs: tuple[str, ...], **kw: Any) -> Gql:
+    return Gql(covers=covers, query=query, needs=needs, **kw)
+
+
+REL_ID = fixed(lambda w: {"id": w.relation})
+REC_ID = fixed(lambda w: {"id": w.contact})
+ASSOC_ID = fixed(lambda w: {"id": w.association["id"]})
+
+
+async def fresh_record(w: World) -> dict[str, Any]:
+    return {"id": await w.record()}
+
+
+async def fresh_relation(w: World) -> dict[str, Any]:
+    return {"id": await w.fresh_relation()}
+
+
+async def fresh_relation_list(w: World) -> dict[str, Any]:
+    return {"ids": [await w.fresh_relation()]}
+
+
+async def fresh_association(w: World) -> dict[str, Any]:
+    return {"id": await w.fresh_association()}
+
+
+async def link_input(w: World) -> dict[str, Any]:
+    return {"i": await w.pair()}
+
+
+async def link_inputs(w: World) -> dict[str, Any]:
+    return {"i": [await w.pair()]}
+
+
+CREATE_OBJECT = "mutation($i: CreateObjectSchemaInput!) { createObjectSchema(input: $i) { id } }"
+CREATE_ASSOCIATION = "mutation($i: CreateAssociationInput!) { createAssociation(input: $i) { id } }"
+UPDATE_ASSOCIATION = "mutation($i: UpdateAssociationInput!) { updateAssociation(input: $i) { id } }"
+DELETE_ASSOCIATION = "mutation($id: ID!) { deleteAssociation(id: $id) { deletedId } }"
+NODE = "query($id: ID!) { node(id: $id) { id } }"
+RELATION_NODE = "query($id: ID!) { node(id: $id) { id ... on Relation { %s } } }"
+RECORD_RELATIONS = "query($id: ID!) { record(id: $id) { id relations { %s } } }"
+RECORDS_RELATIONS = '{ records(objectKey: "contact") { edges { node { id relations { %s } } } } }'
+
+new_object = fixed(
+    lambda w: {"i": {"key": w.unique("thing"), "labels": {"singular": "T", "plural": "Ts"}}}
+)
+new_association = fixed(lambda w: {"i": w.new_association_input()})
+rename = fixed(lambda w: {"i": {"id": w.association["id"], "firstObjectLabel": w.unique("Worker")}})
+
+GRAPHQL_ROWS: list[Gql] = [
+    # Query
+    q("Query.viewer", "{ viewer { role scopes location { id } } }", ()),
+    q("Query.node", NODE, (REC_READ,), variables=REC_ID, label="record"),
+    q("Query.node", NODE, (ASSOC_READ,), variables=ASSOC_ID, label="association"),
+    q("Query.node", NODE, (REL_READ,), variables=REL_ID, label="relation"),
+    q(
+        "Query.node",
+        NODE,
+        (SCHEMA_READ,),
+        variables=fixed(lambda w: {"id": w.contact_object_id}),
+        label="object schema",
+    ),
+    q("Query.objectSchemas", "{ objectSchemas { id key } }", (SCHEMA_READ,)),
+    q("Query.objectSchema", '{ objectSchema(key: "contact") { id key } }', (SCHEMA_READ,)),
+    q(
+        "Query.record",
+        "query($id: ID!) { record(id: $id) { id displayName } }",
+        (REC_READ,),
+        variables=REC_ID,
+        both_paths=True,
+    ),
+    q(
+        "Query.records",
+        '{ records(objectKey: "contact") { totalCount edges { node { id } } } }',
+        (REC_READ,),
+        both_paths=True,
+    ),
+    q(
+        "Query.records",
+        'query($r: ID!) { records(objectKey: "company", relatedTo: {recordId: $r})'
+        " { totalCount } }",
+        (REC_READ, REL_READ),
+        base=(REC_READ,),
+        variables=fixed(lambda w: {"r": w.contact}),
+        label="relatedTo",
+    ),
+    q("Query.associations", "{ associations { id key } }", (ASSOC_READ,)),
+    q(
+        "Query.association",
+        "query($id: ID!) { association(id: $id) { id key } }",
+        (ASSOC_READ,),
+        variables=ASSOC_ID,
+    ),
+    q("Query.associationByKey", '{ associationByKey(key: "works_at") { id } }', (ASSOC_READ,)),
+    # Mutation
+    q(
+        "Mutation.createObjectSchema",
+        CREATE_OBJECT,
+        (SCHEMA_WRITE,),
+        admin_only=True,
+        variables=new_object,
+    ),
+    q(
+        "Mutation.createObjectSchema",
+        CREATE_OBJECT,
+        (SCHEMA_WRITE,),
+        admin_only=True,
+        variables=new_object,
+        role="user",
+    ),
+    q(
+        "Mutation.createRecord",
+        'mutation { createRecord(input: {objectKey: "contact", properties: {firstName: "N"}})'
+        " { id displayName } }",
+        (REC_WRITE,),
+    ),
+    q(
+        "Mutation.createRecord",
+        'mutation { createRecord(input: {objectKey: "company", properties: {name: "U"}}) { id } }',
+        (REC_WRITE,),
+        role="user",
+    ),
+    q(
+        "Mutation.updateRecord",
+        'mutation($id: ID!) { updateRecord(input: {id: $id, properties: {lastName: "L"}}) { id } }',
+        (REC_WRITE,),
+        variables=REC_ID,
+    ),
+    q(
+        "Mutation.deleteRecord",
+        "mutation($id: ID!) { deleteRecord(id: $id) { deletedId } }",
+        (REC_WRITE,),
+        variables=fresh_record,
+    ),
+    q(
+        "Mutation.createAssociation",
+        CREATE_ASSOCIATION,
+        (ASSOC_WRITE,),
+        admin_only=True,
+        variables=new_association,
+    ),
+    q(
+        "Mutation.createAssociation",
+        CREATE_ASSOCIATION,
+        (ASSOC_WRITE,),
+        admin_only=True,
+        variables=new_association,
+        role="user",
+    ),
+    q(
+        "Mutation.updateAssociation",
+        UPDATE_ASSOCIATION,
+        (ASSOC_WRITE,),
+        admin_only=True,
+        variables=rename,
+    ),
+    q(
+        "Mutation.updateAssociation",
+        UPDATE_ASSOCIATION,
+        (ASSOC_WRITE,),
+        admin_only=True,
+        variables=rename,
+        role="user",
+    ),
+    q(
+        "Mutation.deleteAssociation",
+        DELETE_ASSOCIATION,
+        (ASSOC_WRITE,),
+        admin_only=True,
+        variables=fresh_association,
+    ),
+    q(
+        "Mutation.deleteAssociation",
+        DELETE_ASSOCIATION,
+        (ASSOC_WRITE,),
+        admin_only=True,
+        variables=fresh_association,
+        role="user",
+    ),
+    q(
+        "Mutation.createRelation",
+        "mutation($i: CreateRelationInput!) { createRelation(input: $i) { id firstRecordId } }",
+        (REL_WRITE,),
+        variables=link_input,
+    ),
+    q(
+        "Mutation.createRelations",
+        "mutation($i: [CreateRelationInput!]!) { createRelations(input: $i) { id } }",
+        (REL_WRITE,),
+        variables=link_inputs,
+    ),
+    q(
+        "Mutation.deleteRelation",
+        "mutation($id: ID!) { deleteRelation(id: $id) { deletedId } }",
+        (REL_WRITE,),
+        variables=fresh_relation,
+    ),
+    q(
+        "Mutation.deleteRelations",
+        "mutation($ids: [ID!]!) { deleteRelations(ids: $ids) { count } }",
+        (REL_WRITE,),
+        variables=fresh_relation_list,
+    ),
+    # Nested entity fields: the parent is reachable with `base`; the scope under test decides.
+    q(
+        "Relation.firstRecord",
+        RELATION_NODE % "firstRecord { id properties }",
+        (REL_READ, REC_READ),
+        base=(REL_READ,),
+        variables=REL_ID,
+        at="firstRecord",
+    ),
+    q(
+        "Relation.secondRecord",
+        RELATION_NODE % "secondRecord { id properties }",
+        (REL_READ, REC_READ),
+        base=(REL_READ,),
+        variables=REL_ID,
+        at="secondRecord",
+    ),
+    q(
+        "Relation.association",
+        RELATION_NODE % "association { key firstObjectLabel }",
+        (REL_READ, ASSOC_READ),
+        base=(REL_READ,),
+        variables=REL_ID,
+        at="association",
+    ),
+    q(
+        "Relation.association",
+        "mutation($i: CreateRelationInput!) { createRelation(input: $i) {"
+        " id association { key } } }",
+        (REL_WRITE, ASSOC_READ),
+        base=(REL_WRITE,),
+        variables=link_input,
+        at="association",
+        label="of a created relation",
+    ),
+    q(
+        "Record.relations",
+        RECORD_RELATIONS % "totalCount edges { label }",
+        (REC_READ, REL_READ),
+        base=(REC_READ,),
+        variables=REC_ID,
+        at="relations",
+        both_paths=True,
+    ),
+    q(
+        "Record.relations",
+        RECORDS_RELATIONS % "totalCount edges { cursor }",
+        (REC_READ, REL_READ),
+        base=(REC_READ,),
+        at="relations",
+        both_paths=True,
+        label="in a list",
+    ),
+    q(
+        "RelationEdge.association",
+        RECORD_RELATIONS % "edges { association { key } }",
+        (REC_READ, REL_READ, ASSOC_READ),
+        base=(REC_READ, REL_READ),
+        variables=REC_ID,
+        at="association",
+        both_paths=True,
+    ),
+    q(
+        "RelationEdge.association",
+        RECORDS_RELATIONS % "edges { association { key } }",
+        (REC_READ, REL_READ, ASSOC_READ),
+        base=(REC_READ, REL_READ),
+        at="association",
+        both_paths=True,
+        label="in a list",
+    ),
+    # Every path to a record's relations starts at a record, which needed the record scope
+    # already: the edge's own check cannot be reached alone, so this row pins the one path a
+    # relation-only token has, where FORBIDDEN lands at the first record on the way.
+    q(
+        "RelationEdge.node",
+        RELATION_NODE % "firstRecord { relations { edges { node { id properties } } } }",
+        (REL_READ, REC_READ),
+        base=(REL_READ,),
+        variables=REL_ID,
+        at="firstRecord",
+    ),
+    q(
+        "RelationEdge.node",
+        RECORD_RELATIONS % "edges { node { id properties } }",
+        (REC_READ, REL_READ),
+        base=(REC_READ, REL_READ),
+        variables=REC_ID,
+        both_paths=True,
+        label="with both scopes",
+    ),
+    q(
+        "Association.relationCount",
+        "query($id: ID!) { association(id: $id) { key relationCount } }",
+        (ASSOC_READ, REL_READ),
+        base=(ASSOC_READ,),
+        variables=ASSOC_ID,
+        at="relationCount",
+    ),
+]
+
+# Entity fields whose check is the one of the connection field above them: the connection's
+# own items (Record.relations returns relations, Query.records returns records).
+COVERED_BY = {"RelationEdge.relation": "Record.relations", "RecordEdge.node": "Query.records"}
+# Fields that return no entity but disclose another kind's data.
+DISCLOSING_SCALARS = {"Association.relationCount"}
+
+
+def r(covers: str, needs: tuple[str, ...], request: Any, **kw: Any) -> RestRow:
+    return RestRow(covers=covers, needs=needs, request=request, **kw)
+
+
+def get(path: Callable[[World], str]) -> Callable[[World], Awaitable[tuple[str, Any]]]:
+    async def request(w: World) -> tuple[str, Any]:
+        return path(w), None
+
+    return request
+
+
+def send(
+    path: Callable[[World], str], body: Callable[[World], Any] = lambda w: {}
+) -> Callable[[World], Awaitable[tuple[str, Any]]]:
+    async def request(w: World) -> tuple[str, Any]:
+        return path(w), {"locationId": w.location, **body(w)}
+
+    return request
+
+
+async def rest_link(w: World) -> tuple[str, Any]:
+    return "/associations/relations", {"locationId": w.location, **await w.pair()}
+
+
+async def rest_bulk(w: World) -> tuple[str, Any]:
+    return "/associations/relations/bulk", {"locationId": w.location, "add": [await w.pair()]}
+
+
+async def rest_unlink(w: World) -> tuple[str, Any]:
+    return f"/associations/relations/{await w.fresh_relation()}", None
+
+
+def rest_delete_association(prefix: str) -> Callable[[World], Awaitable[tuple[str, Any]]]:
+    async def request(w: World) -> tuple[str, Any]:
+        return f"{prefix}/{await w.fresh_association()}", None
+
+    return request
+
+
+async def rest_delete_record(w: World) -> tuple[str, Any]:
+    return f"/objects/contact/records/{await w.record()}", None
+
+
+def rest_association_rows(prefix: str, object_path: str) -> list[RestRow]:
+    """The same operations under /associations and /objects-association."""
+    slash = "/" if prefix == "/associations" else ""
+    aid: Callable[[World], str] = lambda w: f"{prefix}/{w.association['id']}"  # noqa: E731
+    create = send(lambda w: prefix + slash, lambda w: w.new_association_input())
+    update = send(aid, lambda w: {"firstObjectLabel": w.unique("Worker")})
+    return [
+        r(f"POST {prefix}{slash}", (ASSOC_WRITE,), create, admin_only=True),
+        r(f"POST {prefix}{slash}", (ASSOC_WRITE,), create, admin_only=True, role="user"),
+        r(f"GET {prefix}{slash}", (ASSOC_READ,), get(lambda w: prefix + slash)),
+        r(f"GET {prefix}/key/{{key}}", (ASSOC_READ,), get(lambda w: f"{prefix}/key/works_at")),
+        r(
+            f"GET {prefix}/{object_path}/{{objectKey}}",
+            (ASSOC_READ,),
+            get(lambda w: f"{prefix}/{object_path}/contact"),
+        ),
+        r(f"GET {prefix}/{{associationId}}", (ASSOC_READ,), get(aid)),
+        r(f"PUT {prefix}/{{associationId}}", (ASSOC_WRITE,), update, admin_only=True),
+        r(
+            f"DELETE {prefix}/{{associationId}}",
+            (ASSOC_WRITE,),
+            rest_delete_association(prefix),
+            admin_only=True,
+        ),
+    ]
+
+
+RECORD_PATH: Callable[[World], str] = lambda w: f"/objects/contact/records/{w.contact}"  # noqa: E731
+
+REST_ROWS: list[RestRow] = [
+    r("POST /associations/relations", (REL_WRITE,), rest_link),
+    r("POST /associations/relations/bulk", (REL_WRITE,), rest_bulk),
+    r(
+        "GET /associations/relations/{recordId}",
+        (REL_READ,),
+        get(lambda w: f"/associations/relations/{w.contact}"),
+    ),
+    r("DELETE /associations/relations/{relationId}", (REL_WRITE,), rest_unlink),
+    *rest_association_rows("/associations", "objectKey"),
+    *rest_association_rows("/objects-association", "object"),
+    r("GET /objects/", (SCHEMA_READ,), get(lambda w: "/objects/")),
+    r(
+        "POST /objects/",
+        (SCHEMA_WRITE,),
+        send(
+            lambda w: "/objects/",
+            lambda w: {"key": w.unique("thing"), "labels": {"singular": "T", "plural": "Ts"}},
+        ),
+        admin_only=True,
+    ),
+    r(
+        "POST /objects/",
+        (SCHEMA_WRITE,),
+        send(
+            lambda w: "/objects/",
+            lambda w: {"key": w.unique("thing"), "labels": {"singular": "T", "plural": "Ts"}},
+        ),
+        admin_only=True,
+        role="user",
+    ),
+    r("GET /objects/{key}", (SCHEMA_READ,), get(lambda w: "/objects/contact")),
+    r(
+        "POST /objects/{key}/records",
+        (REC_WRITE,),
+        send(lambda w: "/objects/contact/records", lambda w: {"properties": {"firstName": "R"}}),
+    ),
+    r("GET /objects/{key}/records/{recordId}", (REC_READ,), get(RECORD_PATH)),
+    r(
+        "PUT /objects/{key}/records/{recordId}",
+        (REC_WRITE,),
+        send(RECORD_PATH, lambda w: {"properties": {"lastName": "P"}}),
+    ),
+    r("DELETE /objects/{key}/records/{recordId}", (REC_WRITE,), rest_delete_record),
+    # A relation's association fields (associationKey, firstObjectKey, secondObjectKey) are the
+    # association's: withheld from a token that may not read associations.
+    r(
+        "GET /associations/relations/{recordId}",
+        (REL_READ, ASSOC_READ),
+        get(lambda w: f"/associations/relations/{w.contact}"),
+        base=(REL_READ,),
+        probe="association fields",
+        label="association fields",
+    ),
+    r(
+        "POST /associations/relations",
+        (REL_WRITE, ASSOC_READ),
+        rest_link,
+        base=(REL_WRITE,),
+        probe="association fields",
+        label="association fields",
+    ),
+    r(
+        "POST /associations/relations/bulk",
+        (REL_WRITE, ASSOC_READ),
+        rest_bulk,
+        base=(REL_WRITE,),
+        probe="association fields",
+        label="association fields",
+    ),
+]
+
+ASSOCIATION_FIELDS = ("associationKey", "firstObjectKey", "secondObjectKey")
+
+
+# --- running a row ----------------------------------------------------------------------------
+
+
+def forbidden_detail(row: Row, scope: str, extensions: dict[str, Any]) -> str:
+    """DENIED when the refusal names what is missing: the first scope lacking, else the role."""
+    missing = row.missing(scope)
+    if missing:
+        ok = extensions.get("scope") == missing[0]
+    else:
+        ok = extensions.get("role") == "admin"
+    return DENIED if ok else f"FORBIDDEN naming {extensions}, not {missing or 'the role'}"
+
+
+async def run_gql(w: World, row: Gql, scope: str, path: str) -> str:
+    token = await w.token(row.role, frozenset({scope, *row.base}))
+    headers = {"authorization": f"Bearer {token}"}
+    if path == "standard":
+        headers["x-relata-execution"] = "standard"
+    response = await w.tenant.admin.client.post(
+        "/graphql", json={"query": row.query, "variables": await row.variables(w)}, headers=headers
+    )
+    body = response.json()
+    errors = body.get("errors") or []
+    if not errors:
+        assert response.status_code == 200, body
+        root = row.covers.split(".")[1] if row.covers.startswith(("Query.", "Mutation.")) else None
+        assert root is None or body["data"][root] is not None, body
+        return ALLOWED
+    codes = {e.get("extensions", {}).get("code") for e in errors}
+    if codes != {"FORBIDDEN"}:
+        return f"errors {sorted(map(str, codes))}: {errors[0]['message']}"
+    at = row.at or row.covers.split(".")[1]
+    wrong = [e["path"] for e in errors if [p for p in e["path"] if isinstance(p, str)][-1] != at]
+    if wrong:
+        return f"FORBIDDEN at {wrong}, not at {at}"
+    return forbidden_detail(row, scope, errors[0]["extensions"])
+
+
+async def run_rest(w: World, row: RestRow, scope: str) -> str:
+    token = await w.token(row.role, frozenset({scope, *row.base}))
+    method = row.covers.split()[0]
+    path, body = await row.request(w)
+    response = await Rest(w.tenant.admin.client, token, w.location).call(method, path, json=body)
+    data = response.json()
+    if response.status_code == 403 and data.get("code") == "FORBIDDEN":
+        return forbidden_detail(row, scope, data.get("details") or {})
+    if not 200 <= response.status_code < 300:
+        return f"HTTP {response.status_code}: {response.text[:200]}"
+    if row.probe == "status":
+        return ALLOWED
+    relations = data.get("relations") or data.get("added") or [data]
+    present = {tuple(f in rel for f in ASSOCIATION_FIELDS) for rel in relations}
+    if present == {(True, True, True)}:
+        return ALLOWED
+    if present == {(False, False, False)}:
+        return DENIED
+    return f"association fields in part: {relations}"
+
+
+# --- the tests --------------------------------------------------------------------------------
+
+
+def graphql_cases() -> list[Any]:
+    return [
+        pytest.param(row, path, id=f"{row.id} ({path})")
+        for row in GRAPHQL_ROWS
+        for path in (("default", "standard") if row.both_paths else ("default",))
+    ]
+
+
+@pytest.mark.parametrize(("row", "path"), graphql_cases())
+async def test_graphql_scope(db, client, row: Gql, path: str):
+    w = await make_world(db, client)
+    got = {scope: await run_gql(w, row, scope, path) for scope in SCOPES}
+    assert got == {scope: row.expected(scope) for scope in SCOPES}
+
+
+@pytest.mark.parametrize("row", [pytest.param(row, id=row.id) for row in REST_ROWS])
+async def test_rest_scope(db, client, row: RestRow):
+    w = await make_world(db, client)
+    got = {scope: await run_rest(w, row, scope) for scope in SCOPES}
+    assert got == {scope: row.expected(scope) for scope in SCOPES}
+
+
+def _entity_fields() -> set[str]:
+    """`Type.field` of every field, roots included, that returns an entity (a Node, a record or
+    a connection of them), with fields of the Record interface named on it."""
+    gql = schema._schema
+    entities = {"Node", "Record", "RelationConnection", "RecordConnection"}
+    entities |= {t.name for t in gql.type_map.values() if _implements(t, "Node")}
+    record = gql.type_map["Record"]
+    out: set[str] = set()
+    for type_ in gql.type_map.values():
+        if type_.name.startswith("__") or not isinstance(type_, GraphQLObjectType):
+            continue
+        for name, f in type_.fields.items():
+            owner = type_.name
+            if _implements(type_, "Record") and name in record.fields:  # type: ignore[attr-defined]
+                owner = "Record"
+            if owner in ("Query", "Mutation") or get_named_type(f.type).name in entities:
+                out.add(f"{owner}.{name}")
+    return out
+
+
+def _implements(type_: GraphQLNamedType, interface: str) -> bool:
+    return isinstance(type_, GraphQLObjectType) and any(
+        i.name == interface for i in type_.interfaces
+    )
+
+
+def test_every_root_field_and_entity_field_has_a_row():
+    covered = {row.covers for row in GRAPHQL_ROWS}
+    assert set(COVERED_BY.values()) <= covered
+    assert covered | set(COVERED_BY) == _entity_fields() | DISCLOSING_SCALARS
+
+
+def test_every_rest_route_has_a_row():
+    routes = {f"{method} {path}" for method, path, _ in ROUTES}
+    assert {row.covers for row in REST_ROWS} == routes
+    assert {row.covers for row in REST_ROWS if row.probe == "status"} == routes
+
+
+def test_every_scope_is_in_the_table():
+    from app.auth import ALL_SCOPES
+
+    assert set(SCOPES) == set(ALL_SCOPES) == set(GRANTS)
