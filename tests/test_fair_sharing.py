@@ -238,6 +238,8 @@ async def test_a_hammering_location_leaves_others_fast(pg_dsn: str, tmp_path: Pa
             stop.set()
             await asyncio.gather(*hammers)
         p99 = statistics.quantiles(latencies, n=100)[98]
+        print(f"location B while A hammers: p50 {statistics.median(latencies) * 1000:.0f} ms,"
+              f" p99 {p99 * 1000:.0f} ms")  # fmt: skip
         assert p99 < 0.2, f"location B p99 {p99 * 1000:.0f} ms while A hammers"
     finally:
         await db.close()
