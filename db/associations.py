@@ -77,13 +77,15 @@ async def get_association_by_key(
 
 
 async def lock_object_pair(conn: Executor, location_id: str, a: str, b: str) -> int:
-    """Serialise association creation per unordered object pair; return the pair's count."""
+    """Serialise association creation per object pair; return the pair's count. The lock is on
+    the two objects' rows (FOR NO KEY UPDATE, which records referencing them do not wait for):
+    a row lock holds across a Citus cluster, an advisory lock only on the node that took it."""
     low, high = sorted((a, b))
     await conn.execute(
-        "select pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2 || chr(31) || $3, 0))",
+        "select 1 from objects where location_id = $1 and key = any($2::text[])"
+        " order by key for no key update",
         location_id,
-        low,
-        high,
+        [low, high],
     )
     return int(
         await conn.fetchval(

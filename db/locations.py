@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from db.database import Executor
 
+# The standard objects, as one multi-row VALUES (a router statement on Citus).
 _STANDARD_OBJECTS_SQL = """
 insert into objects (location_id, key, is_standard, singular_label, plural_label,
-                     primary_display_property, description)
-select $1, k, true, s, p, d, null
-from unnest($2::text[], $3::text[], $4::text[], $5::text[]) as t(k, s, p, d)
+                     primary_display_property)
+values ($1, 'contact', true, 'Contact', 'Contacts', 'name'),
+       ($1, 'company', true, 'Company', 'Companies', 'name'),
+       ($1, 'opportunity', true, 'Opportunity', 'Opportunities', 'name')
 on conflict (location_id, key) do nothing
 """
 
@@ -27,14 +29,7 @@ async def ensure_location(conn: Executor, location_id: str, name: str = "") -> b
         location_id,
         name,
     )
-    await conn.execute(
-        _STANDARD_OBJECTS_SQL,
-        location_id,
-        ["contact", "company", "opportunity"],
-        ["Contact", "Company", "Opportunity"],
-        ["Contacts", "Companies", "Opportunities"],
-        ["name", "name", "name"],
-    )
+    await conn.execute(_STANDARD_OBJECTS_SQL, location_id)
     await conn.execute(_SYSTEM_ASSOCIATION_SQL, location_id)
     return status.endswith(" 1")
 

@@ -72,21 +72,11 @@ async def update_record(
     )
 
 
-async def delete_record_with_relations(
-    conn: Executor, location_id: str, uid: uuid.UUID
-) -> int | None:
-    """Delete a record and its relations; how many relations went, or None if no record."""
-    row = await conn.fetchrow(
-        "with gone as ("
-        " delete from relations where location_id = $1"
-        " and (first_record_id = $2 or second_record_id = $2) returning 1"
-        "), rec as (delete from records where location_id = $1 and id = $2 returning 1)"
-        " select (select count(*) from gone) as relations, (select count(*) from rec) as records",
-        location_id,
-        uid,
+async def delete_record(conn: Executor, location_id: str, uid: uuid.UUID) -> bool:
+    status = await conn.execute(
+        "delete from records where location_id = $1 and id = $2", location_id, uid
     )
-    assert row is not None
-    return None if row["records"] == 0 else int(row["relations"])
+    return status.endswith(" 1")
 
 
 async def list_records(

@@ -11,40 +11,48 @@ from db.database import Executor
 COLUMNS = "id, location_id, association_id, first_record_id, second_record_id, created_at"
 
 
-async def insert_relations(
-    conn: Executor,
-    location_id: str,
-    association_ids: list[uuid.UUID],
-    first_ids: list[uuid.UUID],
-    second_ids: list[uuid.UUID],
-) -> list[asyncpg.Record]:
-    """Insert the links that do not exist yet and return every requested link, new or old.
-
-    The statement-level trigger on `relations` bumps the per-record counters and raises
-    SQLSTATE RL001 when a limit would be passed, which aborts the whole batch.
-    """
-    rows = await conn.fetch(
-        "with wanted as ("
-        " select * from unnest($2::uuid[], $3::uuid[], $4::uuid[]) with ordinality"
-        "  as t(association_id, first_record_id, second_record_id, ord)"
-        "), inserted as ("
-        " insert into relations (location_id, association_id, first_record_id, second_record_id)"
-        " select $1, association_id, first_record_id, second_record_id from wanted order by ord"
-        " on conflict (location_id, association_id, first_record_id, second_record_id) do nothing"
-        f" returning {COLUMNS}"
-        ")"
-        " select * from inserted"
-        " union all"
-        f" select {', '.join('r.' + c.strip() for c in COLUMNS.split(','))}"
-        " from relations r join wanted w on r.location_id = $1"
-        " and r.association_id = w.association_id and r.first_record_id = w.first_record_id"
-        " and r.second_record_id = w.second_record_id",
-        location_id,
-        association_ids,
-        first_ids,
-        second_ids,
+def values_list(rows: int, columns: int) -> str:
+    """`($1, $2, $3), ($1, $4, $5), ...`: a multi-row VALUES list whose rows all start with the
+    location ($1). An INSERT of VALUES with the distribution column given is a single-shard
+    router statement on Citus; INSERT ... SELECT FROM unnest is planned through the coordinator."""
+    return ", ".join(
+        "($1, " + ", ".join(f"${2 + r * columns + c}" for c in range(columns)) + ")"
+        for r in range(rows)
     )
-    return list(rows)
+
+
+async def insert_relations(
+    conn: Executor, location_id: str, wanted: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID]]
+) -> list[asyncpg.Record]:
+    """Insert the links (association, first record, second record) that do not exist yet;
+    return those inserted. The caller counts them (`bump_counters`) in the same transaction."""
+    return await conn.fetch(
+        "insert into relations (location_id, association_id, first_record_id, second_record_id)"
+        f" values {values_list(len(wanted), 3)}"
+        " on conflict (location_id, association_id, first_record_id, second_record_id) do nothing"
+        f" returning {COLUMNS}",
+        location_id,
+        *(value for row in wanted for value in row),
+    )
+
+
+async def bump_counters(
+    conn: Executor, location_id: str, deltas: list[tuple[uuid.UUID, uuid.UUID, int, int]]
+) -> list[asyncpg.Record]:
+    """Add each delta to the counter of (association, record, side), creating it at the delta;
+    return the counters' new values. The upsert's row lock serialises writers of one record's
+    counter, so a limit checked against the returned value holds under any concurrency; the
+    rows go in key order, so racing writers take those locks in one order."""
+    ordered = sorted(deltas, key=lambda d: (d[0].bytes, d[1].bytes, d[2]))
+    return await conn.fetch(
+        "insert into relation_counters as rc (location_id, association_id, record_id, side, n)"
+        f" values {values_list(len(ordered), 4)}"
+        " on conflict (location_id, association_id, record_id, side)"
+        " do update set n = rc.n + excluded.n"
+        " returning rc.association_id, rc.record_id, rc.side, rc.n",
+        location_id,
+        *(value for row in ordered for value in row),
+    )
 
 
 async def find_relations(
@@ -78,13 +86,39 @@ async def get_relations(
     )
 
 
-async def delete_relations(conn: Executor, location_id: str, uids: list[uuid.UUID]) -> int:
-    status = await conn.execute(
-        "delete from relations where location_id = $1 and id = any($2::uuid[])",
+# What a caller needs of deleted relations to count them down.
+DELETED = (
+    "r.association_id, r.first_record_id, r.second_record_id,"
+    " (a.second_object_label is null and a.first_object_key = a.second_object_key) as symmetric"
+)
+
+
+async def delete_relations(
+    conn: Executor, location_id: str, uids: list[uuid.UUID]
+) -> list[asyncpg.Record]:
+    """Delete the relations; return what `bump_counters` needs to count them down."""
+    return await conn.fetch(
+        "delete from relations r using associations a"
+        " where r.location_id = $1 and r.id = any($2::uuid[])"
+        " and a.location_id = $1 and a.id = r.association_id"
+        f" returning {DELETED}",
         location_id,
         uids,
     )
-    return int(status.split()[-1])
+
+
+async def delete_relations_of_record(
+    conn: Executor, location_id: str, uid: uuid.UUID
+) -> list[asyncpg.Record]:
+    """Delete every relation of a record, on either side; return them as `delete_relations`."""
+    return await conn.fetch(
+        "delete from relations r using associations a"
+        " where r.location_id = $1 and (r.first_record_id = $2 or r.second_record_id = $2)"
+        " and a.location_id = $1 and a.id = r.association_id"
+        f" returning {DELETED}",
+        location_id,
+        uid,
+    )
 
 
 # Optional column groups of `related_pages`; None asks for all of them.

@@ -7,10 +7,12 @@ from app import ids, validation
 from app.auth import RECORDS_READ, RECORDS_WRITE, RELATIONS_READ, Principal
 from app.errors import NotFound
 from app.models import Page, RecordModel
+from app.services import counters
 from app.services.objects import require_object
 from app.services.transactions import in_transaction
 from db import Database
 from db import records as sql
+from db import relations as relation_sql
 
 
 def record_not_found(record_id: str) -> NotFound:
@@ -91,9 +93,12 @@ async def delete_record(db: Database, principal: Principal, record_id: str) -> i
         # deleted here) or waits and then fails its foreign key: never an orphan.
         if await sql.lock_record(conn, principal.location_id, uid) is None:
             raise record_not_found(record_id)
-        removed = await sql.delete_record_with_relations(conn, principal.location_id, uid)
-        assert removed is not None
-        return removed
+        location = principal.location_id
+        removed = await relation_sql.delete_relations_of_record(conn, location, uid)
+        # The record's own counters go with it (foreign key); the other ends count down.
+        await counters.count_removed(conn, location, removed, skip=uid)
+        await sql.delete_record(conn, location, uid)
+        return len(removed)
 
     return await in_transaction(db, work)
 

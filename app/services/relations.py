@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,8 +10,9 @@ import asyncpg
 
 from app import ids, validation
 from app.auth import RELATIONS_READ, RELATIONS_WRITE, Principal
-from app.errors import BadUserInput, LimitExceeded, NotFound
+from app.errors import BadUserInput, NotFound
 from app.models import AssociationModel, Page, RecordModel, RelatedEdge, RelationModel
+from app.services import counters
 from app.services.transactions import in_transaction
 from db import Database
 from db import associations as association_sql
@@ -20,7 +20,6 @@ from db import records as record_sql
 from db import relations as sql
 
 MAX_BATCH = 1000
-LIMIT_SQLSTATE = "RL001"
 
 
 @dataclass(frozen=True)
@@ -34,25 +33,8 @@ def relation_not_found(relation_id: str) -> NotFound:
     return NotFound(f"no relation with id {relation_id!r}", id=relation_id)
 
 
-def _limit_error(exc: asyncpg.PostgresError) -> LimitExceeded:
-    detail = json.loads(getattr(exc, "detail", None) or "{}")
-    side = detail.get("side")
-    limit = detail.get("limit")
-    limit_name = "secondToFirstLimit" if side == 2 else "firstToSecondLimit"
-    record_id = ids.encode(ids.Kind.RECORD, detail["recordId"]) if "recordId" in detail else None
-    return LimitExceeded(
-        f"association {detail.get('associationKey')!r} allows a {detail.get('objectKey')} record"
-        f" in the role {detail.get('label')!r} at most {limit} linked record(s)"
-        f" ({limit_name} = {limit}); record {record_id} is already at that limit",
-        limit=limit,
-        limitName=limit_name,
-        associationKey=detail.get("associationKey"),
-        recordId=record_id,
-    )
-
-
-def _is_limit_error(exc: BaseException) -> bool:
-    return isinstance(exc, asyncpg.PostgresError) and getattr(exc, "sqlstate", "") == LIMIT_SQLSTATE
+def _key(row: Any) -> tuple[Any, Any, Any]:
+    return row["association_id"], row["first_record_id"], row["second_record_id"]
 
 
 @dataclass(frozen=True)
@@ -137,24 +119,14 @@ async def create_linked(
     unique = list(dict.fromkeys(wanted))
 
     async def work(conn: asyncpg.Connection) -> dict[tuple[Any, Any, Any], RelationModel]:
-        cols = [list(c) for c in zip(*unique, strict=True)]
-        rows = await sql.insert_relations(conn, location, cols[0], cols[1], cols[2])
-        found = {
-            (
-                r["association_id"],
-                r["first_record_id"],
-                r["second_record_id"],
-            ): RelationModel.from_row(r)
-            for r in rows
-        }
-        missing = [w for w in unique if w not in found]
-        if missing:
-            # Committed by a concurrent call after this statement's snapshot was taken.
-            mcols = [list(c) for c in zip(*missing, strict=True)]
-            for r in await sql.find_relations(conn, location, mcols[0], mcols[1], mcols[2]):
-                found[(r["association_id"], r["first_record_id"], r["second_record_id"])] = (
-                    RelationModel.from_row(r)
-                )
+        inserted = await sql.insert_relations(conn, location, unique)
+        await counters.count_added(conn, location, inserted, associations)
+        found = {_key(r): RelationModel.from_row(r) for r in inserted}
+        existing = [w for w in unique if w not in found]
+        if existing:
+            cols = [list(c) for c in zip(*existing, strict=True)]
+            for r in await sql.find_relations(conn, location, cols[0], cols[1], cols[2]):
+                found[_key(r)] = RelationModel.from_row(r)
         return found
 
     try:
@@ -163,10 +135,6 @@ async def create_linked(
         raise NotFound(
             "a record or association was deleted while linking; nothing was linked"
         ) from None
-    except asyncpg.PostgresError as exc:
-        if _is_limit_error(exc):
-            raise _limit_error(exc) from None
-        raise
     return [Linked(found[w], associations[w[0]]) for w in wanted]
 
 
@@ -199,7 +167,8 @@ async def delete_relations(
         for rid, uid in zip(relation_ids, decoded, strict=True):
             if uid not in present:
                 raise relation_not_found(rid)
-        await sql.delete_relations(conn, principal.location_id, uids)
+        removed = await sql.delete_relations(conn, principal.location_id, uids)
+        await counters.count_removed(conn, principal.location_id, removed)
         return [ids.encode(ids.Kind.RELATION, u) for u in uids]
 
     return await in_transaction(db, work)

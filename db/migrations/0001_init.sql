@@ -1,5 +1,6 @@
 -- Every table carries location_id, and every primary key, unique constraint and foreign key
--- includes it, so the schema distributes on location_id (Citus) without change.
+-- includes it, so the schema distributes on location_id (Citus: 0003_*.citus.sql does it, once
+-- the triggers below are gone).
 
 create table locations (
     id          text primary key,
