@@ -115,13 +115,13 @@ async def assert_invariants(db: Database, location: str) -> None:
         " select r.association_id, r.first_record_id as record_id,"
         "  case when a.is_symmetric then 0 else 1 end as side"
         " from relations r join associations a"
-        "  on a.location_id = r.location_id and a.id = r.association_id"
+        "  on a.location_id = $1 and a.id = r.association_id"
         " where r.location_id = $1"
         " union all"
         " select r.association_id, r.second_record_id,"
         "  case when a.is_symmetric then 0 else 2 end"
         " from relations r join associations a"
-        "  on a.location_id = r.location_id and a.id = r.association_id"
+        "  on a.location_id = $1 and a.id = r.association_id"
         " where r.location_id = $1"
         ") s group by 1, 2, 3",
         location,
@@ -134,20 +134,19 @@ async def assert_invariants(db: Database, location: str) -> None:
     expected = {(r["association_id"], r["record_id"], r["side"]): r["n"] for r in real}
     actual = {(c["association_id"], c["record_id"], c["side"]): c["n"] for c in counters if c["n"]}
     assert actual == expected
+    # Each table pinned to the location (a Citus router statement), no correlated OR.
     orphans = await db.fetchval(
-        "select count(*) from relations r where r.location_id = $1 and ("
-        " not exists (select 1 from associations a where a.location_id = r.location_id"
-        "  and a.id = r.association_id)"
-        " or not exists (select 1 from records x where x.location_id = r.location_id"
-        "  and x.id = r.first_record_id)"
-        " or not exists (select 1 from records x where x.location_id = r.location_id"
-        "  and x.id = r.second_record_id))",
+        "select count(*) from relations r"
+        " left join associations a on a.location_id = $1 and a.id = r.association_id"
+        " left join records f on f.location_id = $1 and f.id = r.first_record_id"
+        " left join records s on s.location_id = $1 and s.id = r.second_record_id"
+        " where r.location_id = $1 and (a.id is null or f.id is null or s.id is null)",
         location,
     )
     assert orphans == 0
     limits = await db.fetchval(
         "select count(*) from relation_counters c join associations a"
-        " on a.location_id = c.location_id and a.id = c.association_id"
+        " on a.location_id = $1 and a.id = c.association_id"
         " where c.location_id = $1 and c.n > case when c.side = 2 then a.second_to_first_limit"
         " else a.first_to_second_limit end",
         location,
