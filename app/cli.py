@@ -85,7 +85,7 @@ async def _first_start(settings: Settings, demo: bool) -> tuple[str | None, str]
     async def run(db):  # type: ignore[no-untyped-def]
         token_file = Path(settings.data_dir) / "admin-token"
         token: str | None = None
-        if await locations.count_locations(db) == 0:
+        if not await locations.any_location(db):
             token = await create_token(
                 db, DEFAULT_LOCATION, "admin", None, location_name="Default location"
             )

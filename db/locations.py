@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from db.database import Executor
+from db.database import Database, Executor
 
 # The standard objects, as one multi-row VALUES (a router statement on Citus).
 _STANDARD_OBJECTS_SQL = """
@@ -39,5 +39,10 @@ async def location_name(conn: Executor, location_id: str) -> str | None:
     return None if value is None else str(value)
 
 
-async def count_locations(conn: Executor) -> int:
-    return int(await conn.fetchval("select count(*) from locations"))
+async def any_location(db: Database) -> bool:
+    """Whether the database holds any location: the CLI's first-start check, the one statement
+    that looks across locations (never on an API path). On Citus it runs on every shard, which
+    the cluster's guard against multi-shard statements is told to allow here."""
+    async with db.transaction() as conn:
+        await conn.execute("set local citus.multi_task_query_log_level = off")
+        return bool(await conn.fetchval("select exists (select 1 from locations)"))

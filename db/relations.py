@@ -76,49 +76,55 @@ async def find_relations(
 
 
 async def get_relations(
-    conn: Executor, location_id: str, uids: list[uuid.UUID], *, lock: bool = False
+    conn: Executor, location_id: str, uids: list[uuid.UUID]
 ) -> list[asyncpg.Record]:
-    suffix = " order by id for update" if lock else ""
     return await conn.fetch(
-        f"select {COLUMNS} from relations where location_id = $1 and id = any($2::uuid[]){suffix}",
+        f"select {COLUMNS} from relations where location_id = $1 and id = any($2::uuid[])",
         location_id,
         uids,
     )
 
 
-# What a caller needs of deleted relations to count them down.
-DELETED = (
-    "r.association_id, r.first_record_id, r.second_record_id,"
+# A relation as its deletion needs it: its ends, and whether its association is symmetric (to
+# count it down). Read with a row lock before the delete, because on Citus a DELETE joined to
+# another table (USING) is not a single-shard router statement; a locking SELECT join is.
+_LOCKED = (
+    "select r.id, r.location_id, r.association_id, r.first_record_id, r.second_record_id,"
+    " r.created_at,"
     " (a.second_object_label is null and a.first_object_key = a.second_object_key) as symmetric"
+    " from relations r join associations a on a.location_id = $1 and a.id = r.association_id"
+    " where r.location_id = $1"
 )
 
 
-async def delete_relations(
+async def lock_relations(
     conn: Executor, location_id: str, uids: list[uuid.UUID]
 ) -> list[asyncpg.Record]:
-    """Delete the relations; return what `bump_counters` needs to count them down."""
     return await conn.fetch(
-        "delete from relations r using associations a"
-        " where r.location_id = $1 and r.id = any($2::uuid[])"
-        " and a.location_id = $1 and a.id = r.association_id"
-        f" returning {DELETED}",
-        location_id,
-        uids,
+        f"{_LOCKED} and r.id = any($2::uuid[]) order by r.id for update of r", location_id, uids
     )
 
 
-async def delete_relations_of_record(
+async def lock_relations_of_record(
     conn: Executor, location_id: str, uid: uuid.UUID
 ) -> list[asyncpg.Record]:
-    """Delete every relation of a record, on either side; return them as `delete_relations`."""
+    """Every relation of a record, on either side (the record itself must be locked first, so
+    that no new one can appear before they are deleted)."""
     return await conn.fetch(
-        "delete from relations r using associations a"
-        " where r.location_id = $1 and (r.first_record_id = $2 or r.second_record_id = $2)"
-        " and a.location_id = $1 and a.id = r.association_id"
-        f" returning {DELETED}",
+        f"{_LOCKED} and (r.first_record_id = $2 or r.second_record_id = $2)"
+        " order by r.id for update of r",
         location_id,
         uid,
     )
+
+
+async def delete_relations(conn: Executor, location_id: str, uids: list[uuid.UUID]) -> int:
+    status = await conn.execute(
+        "delete from relations where location_id = $1 and id = any($2::uuid[])",
+        location_id,
+        uids,
+    )
+    return int(status.split()[-1])
 
 
 # Optional column groups of `related_pages`; None asks for all of them.

@@ -71,7 +71,7 @@ async def count_added(
 async def count_removed(
     conn: Executor, location_id: str, removed: list[Any], *, skip: uuid.UUID | None = None
 ) -> None:
-    """Count down deleted relations (rows carrying `symmetric`, see db.relations.DELETED)."""
+    """Count down deleted relations (rows carrying `symmetric`, see db.relations.lock_relations)."""
     changes = deltas(removed, lambda r: bool(r["symmetric"]), -1, skip=skip)
     if changes:
         await sql.bump_counters(conn, location_id, changes)

@@ -94,10 +94,11 @@ async def delete_record(db: Database, principal: Principal, record_id: str) -> i
         if await sql.lock_record(conn, principal.location_id, uid) is None:
             raise record_not_found(record_id)
         location = principal.location_id
-        removed = await relation_sql.delete_relations_of_record(conn, location, uid)
-        # The record's own counters go with it (foreign key); the other ends count down.
-        await counters.count_removed(conn, location, removed, skip=uid)
+        removed = await relation_sql.lock_relations_of_record(conn, location, uid)
+        # Its relations go with the record (foreign keys, ON DELETE CASCADE), and so do its own
+        # counters; the other ends count down.
         await sql.delete_record(conn, location, uid)
+        await counters.count_removed(conn, location, removed, skip=uid)
         return len(removed)
 
     return await in_transaction(db, work)

@@ -162,13 +162,13 @@ async def delete_relations(
     uids = list(dict.fromkeys(decoded))
 
     async def work(conn: asyncpg.Connection) -> list[str]:
-        rows = await sql.get_relations(conn, principal.location_id, uids, lock=True)
+        rows = await sql.lock_relations(conn, principal.location_id, uids)
         present = {r["id"] for r in rows}
         for rid, uid in zip(relation_ids, decoded, strict=True):
             if uid not in present:
                 raise relation_not_found(rid)
-        removed = await sql.delete_relations(conn, principal.location_id, uids)
-        await counters.count_removed(conn, principal.location_id, removed)
+        await sql.delete_relations(conn, principal.location_id, uids)
+        await counters.count_removed(conn, principal.location_id, rows)
         return [ids.encode(ids.Kind.RELATION, u) for u in uids]
 
     return await in_transaction(db, work)
