@@ -88,8 +88,12 @@ def _may_break_protocol(exc: BaseException) -> bool:
         | TimeoutError
         | OSError
         | asyncpg.PostgresConnectionError
-        # The server shutting down or restarting says so, then drops the connection.
-        | asyncpg.exceptions.OperatorInterventionError
+        # The server shutting down or restarting says so, then drops the connection. (A
+        # statement timeout, also an operator intervention, leaves the connection usable, and
+        # a fresh one costs Citus a metadata load.)
+        | asyncpg.AdminShutdownError
+        | asyncpg.CrashShutdownError
+        | asyncpg.CannotConnectNowError
         | asyncpg.InterfaceError
         | asyncpg.exceptions._base.InternalClientError,
     )

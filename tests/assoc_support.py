@@ -6,6 +6,7 @@ from typing import Any
 
 from app import ids
 from db import Database
+from db.relations import values_list
 from tests.helpers import Api, Response
 
 ASSOCIATION_FIELDS = (
@@ -60,14 +61,16 @@ async def link_many(api: Api, items: list[dict[str, str]]) -> Response:
 
 async def bulk_records(db: Database, location: str, object_key: str, n: int) -> list[str]:
     """`n` records inserted directly (setup only; creating records is tested elsewhere)."""
-    rows = await db.fetch(
-        "insert into records (location_id, object_key, properties, display_name)"
-        " select $1, $2, jsonb_build_object('name', 'r' || g), 'r' || g"
-        " from generate_series(1, $3) g returning id",
-        location,
-        object_key,
-        n,
-    )
+    rows = []
+    for start in range(1, n + 1, 1000):
+        batch = range(start, min(n, start + 999) + 1)
+        # Multi-row VALUES: a router statement on Citus (INSERT ... SELECT is not).
+        rows += await db.fetch(
+            "insert into records (location_id, object_key, properties, display_name)"
+            f" values {values_list(len(batch), 3)} returning id",
+            location,
+            *(v for g in batch for v in (object_key, {"name": f"r{g}"}, f"r{g}")),
+        )
     return sorted(ids.encode(ids.Kind.RECORD, r["id"]) for r in rows)
 
 

@@ -69,10 +69,10 @@ async def test_schema_is_distributed_by_location_in_one_group(cluster: Cluster) 
         await conn.close()
     by_table = {r["tbl"]: r for r in rows}
     assert by_table["locations"]["col"] == "id"
-    assert by_table["schema_migrations"]["partmethod"] == "n"  # reference table
+    assert by_table["schema_migrations"]["partmethod"] in ("n", b"n")  # reference table
     groups = {by_table["locations"]["colocationid"]}
     for table in TABLES:
-        assert by_table[table]["partmethod"] == "h", table
+        assert by_table[table]["partmethod"] in ("h", b"h"), table
         assert by_table[table]["col"] == "location_id", table
         groups.add(by_table[table]["colocationid"])
     assert len(groups) == 1
@@ -157,7 +157,20 @@ async def test_two_nodes_racing_keep_a_limit(apis: list[Api], cluster: Cluster) 
         await check.close()
 
 
-async def test_shard_move_under_writers_loses_nothing(apis: list[Api], cluster: Cluster) -> None:
+# Moving with logical replication keeps writes flowing, but writes sent through a worker while
+# the move switches over were lost (1 run in 6 here, Citus 14.0.1): with API processes on
+# workers, move shards with block_writes (README, "Scaling out").
+MOVES = {
+    "block_writes, writers on the coordinator and a worker": ("block_writes", (0, 1)),
+    "force_logical, writers on the coordinator": ("force_logical", (0,)),
+}
+
+
+@pytest.mark.parametrize("move", list(MOVES))
+async def test_shard_move_under_writers_loses_nothing(
+    apis: list[Api], cluster: Cluster, move: str
+) -> None:
+    mode, nodes = MOVES[move]
     api = apis[0]
     location = api.location
     a = await api.create_association(
@@ -172,7 +185,7 @@ async def test_shard_move_under_writers_loses_nothing(apis: list[Api], cluster: 
         # Each contact may have one employer: the second link of every contact must fail.
         for i in range(offset, len(contacts), 3):
             for company in companies:
-                r = await apis[i % 2].link(a["id"], company, contacts[i])
+                r = await apis[nodes[i % len(nodes)]].link(a["id"], company, contacts[i])
                 if not r.body.get("errors"):
                     acked.append(r.body["data"]["createRelation"]["id"])
                 else:
@@ -182,7 +195,7 @@ async def test_shard_move_under_writers_loses_nothing(apis: list[Api], cluster: 
     conn = await asyncpg.connect(cluster.coordinator)
     try:
         shard = await conn.fetchval(
-            "select get_shard_id_for_distribution_column('relations', $1)", location
+            "select get_shard_id_for_distribution_column('relations', $1::text)", location
         )
         source = await conn.fetchrow(
             "select nodename, nodeport from citus_shards where shardid = $1", shard
@@ -195,13 +208,13 @@ async def test_shard_move_under_writers_loses_nothing(apis: list[Api], cluster: 
         writers = [asyncio.create_task(writer(k)) for k in range(3)]
         await asyncio.sleep(0.2)
         await conn.execute(
-            "select citus_move_shard_placement($1, $2, $3, $4, $5,"
-            " shard_transfer_mode => 'force_logical')",
+            "select citus_move_shard_placement($1, $2, $3, $4, $5, shard_transfer_mode => $6)",
             shard,
             source["nodename"],
             source["nodeport"],
             target["nodename"],
             target["nodeport"],
+            mode,
         )
         await asyncio.gather(*writers)
         moved_to = await conn.fetchval(
@@ -216,7 +229,19 @@ async def test_shard_move_under_writers_loses_nothing(apis: list[Api], cluster: 
     finally:
         await conn.close()
     assert len(acked) == len(contacts)  # one employer each, no more
-    assert present == len(acked), "an acknowledged relation was lost in the move"
+    if present != len(acked):
+        conn = await asyncpg.connect(cluster.coordinator)
+        try:
+            found = {
+                r["id"]
+                for r in await conn.fetch(
+                    "select id from relations where location_id = $1", location
+                )
+            }
+        finally:
+            await conn.close()
+        lost = [i for i in acked if ids.decode(ids.Kind.RELATION, i) not in found]
+        raise AssertionError(f"acknowledged relations lost in the move: {lost}")
     check = await Database.connect(cluster.coordinator, min_size=1, max_size=1)
     try:
         await assert_invariants(check, location)

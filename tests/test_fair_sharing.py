@@ -6,6 +6,7 @@ index over bounded display names."""
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 import uuid
@@ -22,6 +23,10 @@ from db import Database
 from db.gate import ConnectionGate, GateTimeout
 from tests.helpers import Api
 from tests.test_failures import serve, stop_process
+
+# The Citus job runs three PostgreSQL servers and the suite on the same two cores, and every
+# statement takes one more hop: it scales this timing bound (ci/citus/run.sh sets 4).
+SLOWDOWN = float(os.environ.get("RELATA_TEST_SLOWDOWN", "1"))
 
 # ---- the gate itself -------------------------------------------------------------------------
 
@@ -240,7 +245,7 @@ async def test_a_hammering_location_leaves_others_fast(pg_dsn: str, tmp_path: Pa
         p99 = statistics.quantiles(latencies, n=100)[98]
         print(f"location B while A hammers: p50 {statistics.median(latencies) * 1000:.0f} ms,"
               f" p99 {p99 * 1000:.0f} ms")  # fmt: skip
-        assert p99 < 0.2, f"location B p99 {p99 * 1000:.0f} ms while A hammers"
+        assert p99 < 0.2 * SLOWDOWN, f"location B p99 {p99 * 1000:.0f} ms while A hammers"
     finally:
         await db.close()
         stop_process(served)
