@@ -6,7 +6,6 @@ usage: .venv/bin/python ci/citus/cluster.py COMMAND [options]
   stop          stop every node and delete the cluster directory (safe to repeat)
   errors        summarise the ERRORs logged by the nodes (or by logs saved with stop --save-logs)
   dsn [NODE]    print one node's DSN (coordinator, worker1, worker2, ...; default coordinator)
-  distribute    TEMPORARY: distribute the migrated schema when `relata migrate` did not
   reset-stats   clear citus_stat_statements / pg_stat_statements on the coordinator
   check-router  fail listing tenant-table statements that were not single-shard router queries
                 (except those named in ci/citus/cross_location_allowlist.txt)
@@ -305,61 +304,6 @@ def cmd_dsn(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- TEMPORARY: distribute the schema here until `relata migrate` does it (issue 10) -------------
-
-
-def cmd_distribute(args: argparse.Namespace) -> int:
-    """`locations` a reference table, every other table by location_id in one colocation group,
-    in foreign-key order (a table after those it references)."""
-    coord = coordinator_dsn(args)
-    if psql(coord, "select count(*) from pg_dist_partition;").strip() != "0":
-        log("schema already distributed: nothing to do")
-        return 0
-    tables = psql(
-        coord,
-        "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
-        " where n.nspname = 'public' and c.relkind = 'r'"
-        " and c.relname not in ('schema_migrations', 'locations') order by 1;",
-    ).split()
-    edges = [
-        line.split("|")
-        for line in psql(
-            coord,
-            "select conrelid::regclass::text, confrelid::regclass::text from pg_constraint"
-            " where contype = 'f' and connamespace = 'public'::regnamespace;",
-        ).splitlines()
-    ]
-    ordered: list[str] = []
-    while len(ordered) < len(tables):
-        ready = [
-            t
-            for t in tables
-            if t not in ordered
-            and all(d in ordered or d == t or d not in tables for src, d in edges if src == t)
-        ]
-        if not ready:
-            raise SystemExit(f"foreign-key cycle among {set(tables) - set(ordered)}")
-        ordered.extend(ready)
-    sql = [
-        # Otherwise create_reference_table turns the tables that reference it into Citus local
-        # tables, which create_distributed_table then refuses (../shared/notes/citus.md).
-        "set citus.enable_local_reference_table_foreign_keys = off;",
-        "select create_reference_table('locations');",
-        "reset citus.enable_local_reference_table_foreign_keys;",
-        # `relations` has statement triggers: refused without this "use at your own risk" setting.
-        "set citus.enable_unsafe_triggers = on;",
-    ]
-    first = ordered[0]
-    for t in ordered:
-        colocate = "'none'" if t == first else f"'{first}'"
-        sql.append(
-            f"select create_distributed_table('{t}', 'location_id', colocate_with => {colocate});"
-        )
-    psql(coord, "\n".join(sql) + "\n")
-    log(f"distributed: locations (reference), {', '.join(ordered)} (by location_id)")
-    return 0
-
-
 # --- router check -------------------------------------------------------------------------------
 
 
@@ -464,9 +408,6 @@ def main() -> int:
     d = sub.add_parser("dsn", help="print a node's DSN")
     d.add_argument("node", nargs="?", default="coordinator")
     d.set_defaults(func=cmd_dsn)
-    sub.add_parser("distribute", help="TEMPORARY: distribute the migrated schema").set_defaults(
-        func=cmd_distribute
-    )
     sub.add_parser("reset-stats", help="clear statement statistics").set_defaults(
         func=cmd_reset_stats
     )

@@ -22,8 +22,6 @@ usage: ci/citus/run.sh [--keep] [--help] [PYTEST_ARGS...]
      cluster running (stop it with `.venv/bin/python ci/citus/cluster.py --root DIR stop`)
 
 Environment:
-  RELATA_CITUS_DISTRIBUTE_IN_RUNNER=1  TEMPORARY: distribute the schema from here after step 3
-                                       (delete once `relata migrate` distributes it itself)
   CITUS_TARBALL, XDG_CACHE_HOME        see ci/citus/build.sh --help
   RELATA_CITUS_ROOT                    cluster directory (default: a new /tmp/relata-citus.XXXXXX)
   RELATA_CITUS_LOG_DIR                 where the nodes' server logs are saved
@@ -61,9 +59,6 @@ say "cluster started in $((SECONDS - t0)) s under $RELATA_CITUS_ROOT"
 COORDINATOR=$($CLUSTER dsn) || exit 1
 
 DATABASE_URL=$COORDINATOR .venv/bin/relata migrate || { say "FAILED: relata migrate"; exit 1; }
-if [ "${RELATA_CITUS_DISTRIBUTE_IN_RUNNER:-0}" = 1 ]; then
-  $CLUSTER distribute || { say "FAILED: distributing the schema"; exit 1; }
-fi
 $CLUSTER reset-stats || exit 1
 
 t0=$SECONDS
