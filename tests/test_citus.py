@@ -157,12 +157,12 @@ async def test_two_nodes_racing_keep_a_limit(apis: list[Api], cluster: Cluster) 
         await check.close()
 
 
-# Moving with logical replication keeps writes flowing, but writes sent through a worker while
-# the move switches over were lost (1 run in 6 here, Citus 14.0.1): with API processes on
-# workers, move shards with block_writes (README, "Scaling out").
+# Both ways Citus moves a shard, with API processes on the coordinator and on a worker writing
+# throughout. (With synchronous_commit = off on the nodes, logical moves lost acknowledged writes
+# in 6 moves of 16 here: the README says to keep it on.)
 MOVES = {
-    "block_writes, writers on the coordinator and a worker": ("block_writes", (0, 1)),
-    "force_logical, writers on the coordinator": ("force_logical", (0,)),
+    "block_writes": ("block_writes", (0, 1)),
+    "force_logical": ("force_logical", (0, 1)),
 }
 
 
