@@ -23,7 +23,7 @@ from app.config import Settings
 from app.services.tokens import create_token
 from app.web import create_app
 from db import Database
-from db.migrate import citus_role
+from db.migrate import apply_migrations, citus_role, migration_files
 from tests.assoc_support import assert_invariants
 from tests.helpers import Api
 
@@ -247,3 +247,16 @@ async def test_shard_move_under_writers_loses_nothing(
         await assert_invariants(check, location)
     finally:
         await check.close()
+
+
+async def test_a_worker_never_migrates_and_sees_the_schema_version(cluster: Cluster) -> None:
+    """`relata serve` pointed at a worker runs apply_migrations at start: it must find the
+    schema current through the reference table and change nothing."""
+    assert await apply_migrations(cluster.workers[0]) == []
+    conn = await asyncpg.connect(cluster.workers[0])
+    try:
+        assert await citus_role(conn) == "worker"
+        versions = {r["version"] for r in await conn.fetch("select version from schema_migrations")}
+    finally:
+        await conn.close()
+    assert versions == {v for v, _ in migration_files()}
