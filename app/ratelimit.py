@@ -49,6 +49,23 @@ class TokenBucketLimiter:
             return 0.0
         return (1.0 - bucket.tokens) / self.rate
 
+    def remaining(self, key: str) -> int:
+        """Whole requests `key` may make now without waiting."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            return self.burst
+        now = self.clock()
+        return int(min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate))
+
+    def headers(self, key: str) -> dict[str, str]:
+        """HighLevel's rate-limit headers: the bucket size, what is left of it, and how long a
+        full bucket takes to refill (HighLevel: 100 requests per 10,000 ms)."""
+        return {
+            "x-ratelimit-limit": str(self.burst),
+            "x-ratelimit-remaining": str(self.remaining(key)),
+            "x-ratelimit-interval-milliseconds": str(math.ceil(self.burst / self.rate * 1000)),
+        }
+
     def _forget_full(self, now: float) -> None:
         # A bucket that has refilled is the same as no bucket: dropping it changes nothing.
         for key, b in list(self._buckets.items()):

@@ -60,3 +60,24 @@ async def insert_object(
         description,
         primary_display_property,
     )
+
+
+async def update_object(
+    conn: Executor,
+    location_id: str,
+    key: str,
+    singular: str,
+    plural: str,
+    description: str | None,
+) -> asyncpg.Record | None:
+    """The changed custom object, or None when there is no such custom object."""
+    return await conn.fetchrow(
+        "update objects set singular_label = $3, plural_label = $4, description = $5,"
+        " updated_at = now() where location_id = $1 and key = $2 and not is_standard"
+        f" returning {_COLUMNS}",
+        location_id,
+        key,
+        singular,
+        plural,
+        description,
+    )

@@ -88,3 +88,20 @@ async def test_default_limit_is_generous(app):
     limiter = app.state.rate_limiter
     assert limiter is not None
     assert (limiter.rate, limiter.burst) == (200.0, 2_000)
+
+
+async def test_rest_answers_carry_highlevel_rate_limit_headers(db, tenant):
+    """x-ratelimit-limit / -remaining / -interval-milliseconds, as HighLevel sends them, on
+    every REST answer to a known token, the 429 included."""
+    async with client_with(db, rate_limit_per_second=0.2, rate_limit_burst=2) as client:
+        headers = {"authorization": f"Bearer {tenant.user_token}", "version": "2021-07-28"}
+        r = await client.get("/objects/", headers=headers)
+        assert r.status_code == 200
+        assert r.headers["x-ratelimit-limit"] == "2"
+        assert r.headers["x-ratelimit-remaining"] == "1"
+        assert r.headers["x-ratelimit-interval-milliseconds"] == "10000"
+        r = await client.get("/objects/nosuch", headers=headers)
+        assert r.status_code == 404 and r.headers["x-ratelimit-remaining"] == "0"
+        r = await client.get("/objects/", headers=headers)
+        assert r.status_code == 429 and r.headers["x-ratelimit-remaining"] == "0"
+        assert r.headers["x-ratelimit-limit"] == "2"

@@ -185,7 +185,7 @@ async def test_objects_association_routes(tenant):
     expect_error(await api.get("/objects-association/key/car_driver"), 404, "NOT_FOUND")
 
 
-async def test_delete_in_use_is_409_unless_cascade(tenant):
+async def test_delete_cascades_to_relations_unless_cascade_false(tenant):
     api = admin(tenant)
     a = await api.create_association(
         key="spouse", firstObjectKey="contact", secondObjectKey="contact", firstObjectLabel="Spouse"
@@ -193,15 +193,26 @@ async def test_delete_in_use_is_409_unless_cascade(tenant):
     x = await api.create_record("contact", firstName="X")
     y = await api.create_record("contact", firstName="Y")
     assert (await api.link(a["id"], x, y)).status_code == 201
-    body = expect_error(await api.delete(f"/associations/{a['id']}"), 409, "CONFLICT")
+    # `cascade=false` opts into the guard: 409 while relations use it.
+    body = expect_error(
+        await api.delete(f"/associations/{a['id']}", params={"cascade": "false"}), 409, "CONFLICT"
+    )
     assert "cascade" in body["message"]
     assert (await api.get(f"/associations/{a['id']}")).status_code == 200
     expect_error(await api.delete(f"/associations/{a['id']}", params={"cascade": "maybe"}), 400)
-    r = await api.delete(f"/associations/{a['id']}", params={"cascade": "true"})
+    # HighLevel's behaviour by default: the relations go with it, and the answer counts them.
+    r = await api.delete(f"/associations/{a['id']}")
     assert r.status_code == 200, r.text
     assert r.json()["relationsDeleted"] == 1
+    assert "1 relation" in r.json()["message"]
     r = await api.get(f"/associations/relations/{x}")
     assert r.json() == {"relations": [], "total": 0}
+    b = await api.create_association(
+        key="sibling", firstObjectKey="contact", secondObjectKey="contact", firstObjectLabel="Sib"
+    )
+    assert (await api.link(b["id"], x, y)).status_code == 201
+    r = await api.delete(f"/objects-association/{b['id']}", params={"cascade": "true"})
+    assert r.json()["relationsDeleted"] == 1
 
 
 async def test_system_association_cannot_change(tenant):
@@ -289,7 +300,11 @@ async def test_version_header_is_required(tenant):
     assert "Version: 2021-07-28" in body["message"]
     r = await api.client.get("/associations/", headers={"Authorization": f"Bearer {api.token}"})
     assert "Version" in expect_error(r, 400)["message"]
-    expect_error(await api.get("/associations/", headers={"Version": "2021-04-15"}), 400)
+    expect_error(await api.get("/associations/", headers={"Version": "2020-01-01"}), 400)
+    # Every version HighLevel's clients send is served (docs/rest.md).
+    for version in ("2021-07-28", "2021-04-15", "2023-02-21", "v3"):
+        r = await api.get("/associations/", headers={"Version": version})
+        assert r.status_code == 200, (version, r.text)
 
 
 async def test_auth_errors(tenant, other_tenant):

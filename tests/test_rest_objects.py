@@ -37,7 +37,9 @@ async def test_objects(tenant):
     assert pet["id"].startswith("obj_")
     for key in ("pet", "custom_objects.pet"):
         r = await api.get(f"/objects/{key}")
-        assert r.status_code == 200 and r.json() == {"object": pet}
+        assert r.status_code == 200 and r.json() == {"object": pet, "cache": False, "fields": []}
+    # HighLevel's names for the timestamps, beside Relata's.
+    assert pet["dateAdded"] == pet["createdAt"] and pet["dateUpdated"] == pet["updatedAt"]
     assert (await api.get("/objects/contact")).json()["object"]["labels"]["plural"] == "Contacts"
 
     # Errors.
@@ -112,6 +114,7 @@ async def test_records(tenant, other_tenant):
     assert r.status_code == 200, r.text
     assert r.json() == {
         "deleted": True,
+        "success": True,
         "id": rid,
         "message": "Record deleted",
         "relationsDeleted": 1,
@@ -130,3 +133,34 @@ async def test_record_scopes(tenant, db):
     expect_error(await reader.post("/objects/contact/records", {"properties": {}}), 403)
     expect_error(await reader.delete(f"/objects/contact/records/{rid}"), 403)
     expect_error(await reader.get("/objects/"), 403)
+
+
+async def test_full_display_property_key_is_normalised(tenant):
+    """HighLevel's body names the display property `custom_objects.<key>.<prop>`; records use
+    `<prop>`, so the short key is stored and displayName finds it (in REST and GraphQL)."""
+    api = admin(tenant)
+    r = await api.post(
+        "/objects/",
+        {
+            "key": "custom_objects.dog",
+            "labels": {"singular": "Dog", "plural": "Dogs"},
+            "primaryDisplayPropertyDetails": {
+                "key": "custom_objects.dog.name",
+                "name": "Name",
+                "dataType": "TEXT",
+            },
+        },
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["object"]["primaryDisplayProperty"] == "name"
+    r = await api.post("/objects/dog/records", {"properties": {"name": "Rex"}})
+    rec = r.json()["record"]
+    assert rec["displayName"] == "Rex"
+    assert rec["owner"] == [] and rec["followers"] == []
+    assert rec["dateAdded"] == rec["createdAt"] and rec["dateUpdated"] == rec["updatedAt"]
+    r = await tenant.admin.client.post(
+        "/graphql",
+        json={"query": f'{{ record(id: "{rec["id"]}") {{ displayName }} }}'},
+        headers={"authorization": f"Bearer {api.token}"},
+    )
+    assert r.json()["data"]["record"]["displayName"] == "Rex", r.text

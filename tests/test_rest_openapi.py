@@ -61,6 +61,20 @@ async def test_openapi_describes_every_route(client):
             assert names == declared, (method, path)
 
 
+def test_openapi_query_parameters_are_the_ones_served():
+    """A query parameter is described exactly when its route takes it (others are refused)."""
+    from app.rest.base import COMMON_QUERY
+
+    handlers = {(method, _shape(path)): handler for method, path, handler in ROUTES}
+    for path, item in OPENAPI["paths"].items():
+        for method, op in item.items():
+            handler = handlers[method.upper(), _shape(path)]
+            taken = COMMON_QUERY | getattr(handler, "query_params", frozenset())
+            described = {p["name"] for p in op["parameters"] if p.get("in") == "query"}
+            assert described <= taken, (method, path, described - taken)
+            assert getattr(handler, "query_params", frozenset()) <= described, (method, path)
+
+
 @pytest.fixture
 def live_server(pg_dsn: str) -> Iterator[str]:
     app = create_app(
@@ -85,7 +99,7 @@ def live_server(pg_dsn: str) -> Iterator[str]:
         sock.close()
 
 
-# Not `negative_data_rejection`: unknown query parameters and body fields are ignored on purpose
+# Not `negative_data_rejection`: unknown body fields of some routes are ignored on purpose
 # (HighLevel clients send extra ones), so "schema-violating" requests may rightly succeed.
 CHECKS = [
     not_a_server_error,

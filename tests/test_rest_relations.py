@@ -85,6 +85,33 @@ async def test_filter_by_association_ids(tenant):
     r = await api.get(path, params={"associationIds": f"{a['id']},{b['id']}"})
     assert r.json()["total"] == 2
     expect_error(await api.get(path, params={"associationIds": "nope"}), 400)
+    # axios's bracket form (the Node SDK), alone and mixed with the plain form.
+    r = await api.get(path, params={"associationIds[]": b["id"]})
+    assert [x["id"] for x in r.json()["relations"]] == [r2["id"]]
+    r = await api.get(path, params=[("associationIds[]", a["id"]), ("associationIds", b["id"])])
+    assert r.json()["total"] == 2
+    # Numbers as a typed SDK sends them.
+    r = await api.get(path, params={"skip": "1.0", "limit": "1"})
+    assert [x["id"] for x in r.json()["relations"]] == [r2["id"]]
+    expect_error(await api.get(path, params={"skip": "1.5"}), 400)
+
+
+async def test_unknown_query_parameters_are_refused(tenant):
+    api = admin(tenant)
+    _, contact, _, _ = await _setup(api)
+    # A misspelt filter must not silently widen the answer.
+    body = expect_error(
+        await api.get(f"/associations/relations/{contact}", params={"associationId": "x"}), 400
+    )
+    assert "associationId" in body["message"]
+    expect_error(await api.get("/associations/", params={"cascade": "true"}), 400)
+    expect_error(await api.get("/objects/", params={"skip": "1"}), 400)
+    expect_error(await api.get("/objects/contact", params={"fetchPropertie": "true"}), 400)
+    # Known ones (and locationId everywhere) are fine.
+    r = await api.get("/objects/contact", params={"fetchProperties": "true"})
+    assert r.status_code == 200
+    r = await api.get("/objects/", params={"locationId": api.location})
+    assert r.status_code == 200
 
 
 async def test_bulk_add_and_remove_all_or_nothing(tenant):

@@ -569,6 +569,19 @@ async def rest_delete_record(w: World) -> tuple[str, Any]:
     return f"/objects/contact/records/{await w.record()}", None
 
 
+async def rest_update_object(w: World) -> tuple[str, Any]:
+    key = w.unique("thing")
+    await w.tenant.admin.ok(
+        "mutation($i: CreateObjectSchemaInput!) { createObjectSchema(input: $i) { id } }",
+        {"i": {"key": key, "labels": {"singular": "T", "plural": "Ts"}}},
+    )
+    return f"/objects/{key}", {"locationId": w.location, "labels": {"singular": "U"}}
+
+
+async def rest_delete_contact(w: World) -> tuple[str, Any]:
+    return f"/contacts/{await w.record()}", None
+
+
 def rest_association_rows(prefix: str, object_path: str) -> list[RestRow]:
     """The same operations under /associations and /objects-association."""
     slash = "/" if prefix == "/associations" else ""
@@ -642,6 +655,22 @@ REST_ROWS: list[RestRow] = [
         send(RECORD_PATH, lambda w: {"properties": {"lastName": "P"}}),
     ),
     r("DELETE /objects/{key}/records/{recordId}", (REC_WRITE,), rest_delete_record),
+    r("PUT /objects/{key}", (SCHEMA_WRITE,), rest_update_object, admin_only=True),
+    r("PUT /objects/{key}", (SCHEMA_WRITE,), rest_update_object, admin_only=True, role="user"),
+    r(
+        "POST /objects/{key}/records/search",
+        (REC_READ,),
+        send(lambda w: "/objects/contact/records/search", lambda w: {"query": "a"}),
+    ),
+    r("POST /contacts/", (REC_WRITE,), send(lambda w: "/contacts/", lambda w: {"firstName": "C"})),
+    r("GET /contacts/{contactId}", (REC_READ,), get(lambda w: f"/contacts/{w.contact}")),
+    r(
+        "PUT /contacts/{contactId}",
+        (REC_WRITE,),
+        send(lambda w: f"/contacts/{w.contact}", lambda w: {"lastName": "P"}),
+    ),
+    r("DELETE /contacts/{contactId}", (REC_WRITE,), rest_delete_contact),
+    r("POST /contacts/search", (REC_READ,), send(lambda w: "/contacts/search", lambda w: {})),
     # A relation's association fields (associationKey, firstObjectKey, secondObjectKey) are the
     # association's: withheld from a token that may not read associations.
     r(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from app.rest import associations, objects, relations
+from app.rest import associations, contacts, objects, relations
 from app.rest.base import Handler, endpoint
 from app.rest.openapi import openapi_endpoint
 
@@ -33,10 +33,17 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/objects/", objects.list_all),
     ("POST", "/objects/", objects.create),
     ("GET", "/objects/{key}", objects.get),
+    ("PUT", "/objects/{key}", objects.update),
+    ("POST", "/objects/{key}/records/search", objects.search_records),
     ("POST", "/objects/{key}/records", objects.create_record),
     ("GET", "/objects/{key}/records/{recordId}", objects.get_record),
     ("PUT", "/objects/{key}/records/{recordId}", objects.update_record),
     ("DELETE", "/objects/{key}/records/{recordId}", objects.delete_record),
+    ("POST", "/contacts/search", contacts.search),
+    ("POST", "/contacts/", contacts.create),
+    ("GET", "/contacts/{contactId}", contacts.get),
+    ("PUT", "/contacts/{contactId}", contacts.update),
+    ("DELETE", "/contacts/{contactId}", contacts.delete),
 ]
 
 

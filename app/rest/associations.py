@@ -8,7 +8,7 @@ from typing import Any
 from starlette.responses import Response
 
 from app.errors import BadUserInput
-from app.rest.base import Body, Call, json_response
+from app.rest.base import Body, Call, accepts, json_response
 from app.rest.serializers import association_json
 from app.services import associations as service
 
@@ -121,8 +121,12 @@ async def _update(call: Call) -> dict[str, Any]:
 async def _delete(call: Call) -> dict[str, Any]:
     call.check_location()
     association_id = call.path("associationId")
+    # HighLevel's API (and its SDKs) delete an association with its relations; `cascade=false`
+    # asks for the guard instead (409 while relations use it). GraphQL keeps an explicit
+    # `cascade` argument.
+    cascade = call.query("cascade") is None or call.query_bool("cascade")
     removed = await service.delete_association(
-        call.db, call.principal, association_id, cascade=call.query_bool("cascade")
+        call.db, call.principal, association_id, cascade=cascade
     )
     message = "Association deleted"
     if removed:
@@ -137,6 +141,7 @@ async def create(call: Call) -> Response:
     return json_response(await _create(call), 201)
 
 
+@accepts("skip", "limit")
 async def list_all(call: Call) -> Response:
     return json_response(await _list(call))
 
@@ -157,6 +162,7 @@ async def update(call: Call) -> Response:
     return json_response(await _update(call))
 
 
+@accepts("cascade")
 async def delete(call: Call) -> Response:
     return json_response(await _delete(call))
 

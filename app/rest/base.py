@@ -25,7 +25,10 @@ from db import Database, is_unavailable
 log = logging.getLogger("relata.rest")
 
 API_VERSION = "2021-07-28"
-SUPPORTED_VERSIONS = (API_VERSION,)
+# Every version string HighLevel's own clients send (the API docs name 2021-07-28 and
+# 2021-04-15; the Node SDK @gohighlevel/api-client sends 2023-02-21 by default and the Python SDK
+# gohighlevel-api-client always sends v3). HighLevel serves them all with the same shapes here.
+SUPPORTED_VERSIONS = (API_VERSION, "2021-04-15", "2023-02-21", "v3")
 
 Handler = Callable[["Call"], Awaitable[Response]]
 
@@ -45,6 +48,36 @@ def check_parameters(request: Request) -> None:
     """Every query and path parameter passes the edge checks, read by the handler or not."""
     for name, value in (*request.query_params.multi_items(), *request.path_params.items()):
         validation.check_json({name: value})
+
+
+# Query parameters every route takes: `locationId` (checked against the token's location).
+COMMON_QUERY = frozenset({"locationId"})
+
+
+def accepts(*names: str) -> Callable[[Handler], Handler]:
+    """Declare the query parameters a handler reads besides `locationId`; any other is refused
+    with 400 before the handler runs, so a misspelt filter is never silently ignored."""
+
+    def mark(handler: Handler) -> Handler:
+        handler.query_params = frozenset(names)  # type: ignore[attr-defined]
+        return handler
+
+    return mark
+
+
+def _base_name(name: str) -> str:
+    # axios (the Node SDK) sends a list as `name[]=a&name[]=b`.
+    return name[:-2] if name.endswith("[]") else name
+
+
+def check_known_parameters(request: Request, handler: Handler) -> None:
+    known = COMMON_QUERY | getattr(handler, "query_params", frozenset())
+    unknown = sorted({n for n in request.query_params if _base_name(n) not in known})
+    if unknown:
+        raise BadUserInput(
+            f"unknown query parameter {unknown[0]!r}: this route takes " + ", ".join(sorted(known)),
+            field=unknown[0],
+        )
 
 
 @dataclass
@@ -109,8 +142,12 @@ class Call:
     def path(self, name: str) -> str:
         return _clean(str(self.request.path_params[name]), name)
 
+    def _values(self, name: str) -> list[str]:
+        params = self.request.query_params
+        return [*params.getlist(name), *params.getlist(name + "[]")]
+
     def query(self, name: str) -> str | None:
-        values = self.request.query_params.getlist(name)
+        values = self._values(name)
         if not values:
             return None
         if len(values) > 1:
@@ -118,8 +155,9 @@ class Call:
         return _clean(values[0], name)
 
     def query_list(self, name: str) -> list[str] | None:
-        """Repeated (`?a=1&a=2`) or comma-separated (`?a=1,2`) values, None when absent."""
-        values = self.request.query_params.getlist(name)
+        """Repeated (`?a=1&a=2`), bracketed (`?a[]=1&a[]=2`, as axios sends) or comma-separated
+        (`?a=1,2`) values, None when absent."""
+        values = self._values(name)
         if not values:
             return None
         items = [v.strip() for raw in values for v in raw.split(",") if v.strip()]
@@ -139,6 +177,13 @@ class Call:
         try:
             return int(raw.strip())
         except ValueError:
+            pass
+        try:
+            number = float(raw.strip())  # SDKs type skip/limit as numbers and may send `10.0`
+            if not number.is_integer():
+                raise ValueError(raw)
+            return int(number)
+        except (ValueError, OverflowError):
             raise BadUserInput(f"query parameter {name} must be an integer", field=name) from None
 
     def query_bool(self, name: str) -> bool:
@@ -187,6 +232,16 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     anything else a masked 500, logged with what the request was."""
 
     async def handle(request: Request) -> Response:
+        response = await respond(request)
+        # HighLevel's rate-limit headers on every answer to a known token (errors included), so
+        # the SDKs' own back-off works.
+        limiter: TokenBucketLimiter | None = getattr(request.app.state, "rate_limiter", None)
+        principal = request.scope.get(PRINCIPAL_SCOPE_KEY)
+        if limiter is not None and isinstance(principal, Principal):
+            response.headers.update(limiter.headers(principal.token_id))
+        return response
+
+    async def respond(request: Request) -> Response:
         principal: Principal | None = None
         try:
             version = request.headers.get("version")
@@ -197,7 +252,8 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                 )
             if version.strip() not in SUPPORTED_VERSIONS:
                 raise BadUserInput(
-                    f"unsupported Version {version.strip()!r}: send 'Version: {API_VERSION}'",
+                    f"unsupported Version {version.strip()!r}: send one of"
+                    f" {', '.join(SUPPORTED_VERSIONS)} (e.g. 'Version: {API_VERSION}')",
                     field="Version",
                 )
             token = bearer_token(request.headers.get("authorization"))
@@ -220,6 +276,7 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                 response.headers["retry-after"] = header
                 return response
             check_parameters(request)
+            check_known_parameters(request, handler)
             settings: Settings = request.app.state.settings
             scoped = db.for_request(principal.location_id, settings.connections_per_request)
             return await handler(Call(request, principal, scoped))

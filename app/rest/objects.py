@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.responses import Response
 
 from app.auth import RECORDS_WRITE
 from app.errors import BadUserInput
-from app.rest.base import Call, json_response
+from app.rest import search as record_search
+from app.rest.base import Call, accepts, json_response
 from app.rest.serializers import object_json, record_json
 from app.services import objects as object_service
 from app.services import records as record_service
@@ -38,10 +41,67 @@ async def create(call: Call) -> Response:
     return json_response({"object": object_json(created, location)}, 201)
 
 
+@accepts("fetchProperties")  # HighLevel's; the object carries no property list to add
 async def get(call: Call) -> Response:
     location = call.check_location()
     found = await object_service.get_object_schema(call.db, call.principal, call.path("key"))
-    return json_response({"object": object_json(found, location)})
+    # HighLevel's answer also says whether it came from its cache and lists the object's custom
+    # fields; Relata's records are schemaless, so there are none to list.
+    return json_response({"object": object_json(found, location), "cache": False, "fields": []})
+
+
+async def update(call: Call) -> Response:
+    """HighLevel's update body: labels, description, searchableProperties (Relata searches the
+    display name, so they are accepted and not used) and the display property details."""
+    body = await call.body()
+    location = call.check_location(body)
+    for name in body.data:
+        if name not in _UPDATABLE:
+            raise BadUserInput(
+                f"{name} cannot be changed: only labels, description and the display property can",
+                field=name,
+            )
+    changes: dict[str, Any] = {}
+    labels = body.optional_object("labels")
+    if labels is not None:
+        for name in ("singular", "plural"):
+            if labels.get(name) is not None:
+                changes[name] = labels.get(name)
+    if "description" in body:
+        changes["description"] = body.get("description")
+    details = body.optional_object("primaryDisplayPropertyDetails")
+    primary = body.get("primaryDisplayProperty")
+    if primary is None and details is not None:
+        primary = details.get("key")
+    if primary is not None:
+        changes["primary_display_property"] = primary
+    body.optional_list("searchableProperties")  # the shape is checked; the value is not used
+    updated = await object_service.update_object_schema(
+        call.db, call.principal, call.path("key"), **changes
+    )
+    return json_response({"object": object_json(updated, location)})
+
+
+_UPDATABLE = frozenset(
+    {
+        "locationId",
+        "labels",
+        "description",
+        "searchableProperties",
+        "primaryDisplayProperty",
+        "primaryDisplayPropertyDetails",
+    }
+)
+
+
+async def search_records(call: Call) -> Response:
+    location = call.check_location()
+    found = await record_search.search(call, call.path("key"))
+    records = [
+        {**record_json(r, location), "searchAfter": record_search.search_after(r)}
+        for r in found.items
+    ]
+    return json_response({"records": records, "total": found.total})
 
 
 async def create_record(call: Call) -> Response:
@@ -93,6 +153,7 @@ async def delete_record(call: Call) -> Response:
     return json_response(
         {
             "deleted": True,
+            "success": True,
             "id": record_id,
             "message": "Record deleted",
             "relationsDeleted": removed,

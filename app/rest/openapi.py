@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.rest.base import API_VERSION, json_response
+from app.rest.base import API_VERSION, SUPPORTED_VERSIONS, json_response
 from app.services.associations import MAX_LIMIT, PRESETS
 from app.validation import MAX_DESCRIPTION, MAX_KEY, MAX_LABEL, MAX_PAGE
 
@@ -95,6 +95,11 @@ def _op(
 _LABEL = {"type": "string", "maxLength": MAX_LABEL}
 _DESCRIPTION = {"type": "string", "maxLength": MAX_DESCRIPTION}
 _DATE = {"type": "string", "format": "date-time"}
+
+_CUSTOM_FIELD = {
+    "type": "object",
+    "properties": {"id": {"type": "string"}, "key": {"type": "string"}, "value": {}},
+}
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -229,6 +234,7 @@ SCHEMAS: dict[str, Any] = {
             "id": {"type": "string"},
             "message": {"type": "string"},
             "relationsDeleted": {"type": "integer", "minimum": 0},
+            "success": {"type": "boolean"},
         },
     },
     "Relation": {
@@ -311,6 +317,80 @@ SCHEMAS: dict[str, Any] = {
             "primaryDisplayProperty": {"type": "string"},
             "createdAt": _DATE,
             "updatedAt": _DATE,
+            "dateAdded": _DATE,
+            "dateUpdated": _DATE,
+        },
+    },
+    "ObjectUpdate": {
+        "type": "object",
+        "description": "HighLevel's update body; what is left out stays. The display property"
+        " cannot change after creation (only its current value is accepted); searchableProperties"
+        " is accepted and not used (Relata searches the display name)",
+        "properties": {
+            "locationId": {"type": "string"},
+            "labels": {
+                "type": "object",
+                "properties": {"singular": _LABEL, "plural": _LABEL},
+            },
+            "description": _DESCRIPTION,
+            "searchableProperties": {"type": "array", "items": {"type": "string"}},
+            "primaryDisplayProperty": {"type": "string"},
+            "primaryDisplayPropertyDetails": {
+                "type": "object",
+                "properties": {"key": {"type": "string"}},
+            },
+        },
+    },
+    "Search": {
+        "type": "object",
+        "description": "HighLevel's search body: `query` matches the display name; page with"
+        " `page`/`pageLimit` (first 10,000 results) or `searchAfter` (the last record's"
+        " searchAfter). Oldest first; a non-empty `sort` or `filters` is refused",
+        "properties": {
+            "locationId": {"type": "string"},
+            "query": {"type": "string"},
+            "page": {"type": "integer", "minimum": 1},
+            "pageLimit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+            "searchAfter": {"type": "array", "items": {"type": "string"}},
+            "sort": {"type": "array", "maxItems": 0},
+            "filters": {"type": "array", "maxItems": 0},
+        },
+    },
+    "Contact": {
+        "type": "object",
+        "required": ["id", "locationId", "customFields"],
+        "properties": {
+            "id": {"type": "string"},
+            "locationId": {"type": "string"},
+            "firstName": {"nullable": True},
+            "lastName": {"nullable": True},
+            "email": {"nullable": True},
+            "phone": {"nullable": True},
+            "name": {"type": "string"},
+            "customFields": {
+                "type": "array",
+                "description": "The contact record's other properties, the name as id and key",
+                "items": _CUSTOM_FIELD,
+            },
+            "dateAdded": _DATE,
+            "dateUpdated": _DATE,
+            "searchAfter": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "ContactWrite": {
+        "type": "object",
+        "description": "A `contact` record's properties, HighLevel-style; other fields are"
+        " refused. On update a field set to null is removed",
+        "properties": {
+            "locationId": {"type": "string"},
+            "firstName": _nullable("string"),
+            "lastName": _nullable("string"),
+            "email": _nullable("string"),
+            "phone": _nullable("string"),
+            "customFields": {
+                "type": "array",
+                "items": _CUSTOM_FIELD,
+            },
         },
     },
     "ObjectCreate": {
@@ -342,8 +422,13 @@ SCHEMAS: dict[str, Any] = {
             "locationId": {"type": "string"},
             "properties": {"type": "object"},
             "displayName": {"type": "string"},
+            "owner": {"type": "array", "items": {"type": "string"}},
+            "followers": {"type": "array", "items": {"type": "string"}},
             "createdAt": _DATE,
             "updatedAt": _DATE,
+            "dateAdded": _DATE,
+            "dateUpdated": _DATE,
+            "searchAfter": {"type": "array", "items": {"type": "string"}},
         },
     },
     "RecordCreate": {
@@ -406,7 +491,8 @@ def _association_paths(prefix: str, wrap: bool) -> dict[str, Any]:
                 body=_ref("AssociationUpdate"),
             ),
             "delete": _op(
-                "Delete an association (admin); 409 while relations use it, unless cascade",
+                "Delete an association (admin) with its relations; cascade=false: 409 while"
+                " relations use it",
                 _ref("Deleted"),
                 params=[
                     ASSOCIATION_ID,
@@ -415,7 +501,8 @@ def _association_paths(prefix: str, wrap: bool) -> dict[str, Any]:
                         "cascade",
                         "query",
                         {"type": "boolean"},
-                        "Delete its relations too, in the same transaction",
+                        "Default true (HighLevel's behaviour): its relations go in the same"
+                        " transaction; false refuses (409) while relations use it",
                     ),
                 ],
                 errors=(400, 401, 403, 404, 409),
@@ -497,10 +584,50 @@ PATHS: dict[str, Any] = {
     },
     "/objects/{key}": {
         "get": _op(
-            "Get an object",
-            _wrapped("object", "Object"),
-            params=[_path("key", OBJECT_KEY["description"]), LOCATION],
+            "Get an object (with HighLevel's `cache` and `fields`: false and none)",
+            {
+                "type": "object",
+                "required": ["object", "cache", "fields"],
+                "properties": {
+                    "object": _ref("Object"),
+                    "cache": {"type": "boolean"},
+                    "fields": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+            params=[
+                _path("key", OBJECT_KEY["description"]),
+                LOCATION,
+                _param(
+                    "fetchProperties",
+                    "query",
+                    {"type": "boolean"},
+                    "HighLevel's; accepted, the answer has no property list",
+                ),
+            ],
             tag="objects",
+        ),
+        "put": _op(
+            "Change a custom object's labels or description (admin)",
+            _wrapped("object", "Object"),
+            params=[_path("key", OBJECT_KEY["description"])],
+            body=_ref("ObjectUpdate"),
+            tag="objects",
+        ),
+    },
+    "/objects/{key}/records/search": {
+        "post": _op(
+            "Search an object's records by display name",
+            {
+                "type": "object",
+                "required": ["records", "total"],
+                "properties": {
+                    "records": {"type": "array", "items": _ref("Record")},
+                    "total": {"type": "integer", "minimum": 0},
+                },
+            },
+            params=[_path("key", OBJECT_KEY["description"])],
+            body=_ref("Search"),
+            tag="records",
         )
     },
     "/objects/{key}/records": {
@@ -534,6 +661,66 @@ PATHS: dict[str, Any] = {
             tag="records",
         ),
     },
+    "/contacts/": {
+        "post": _op(
+            "Create a contact (a record of the `contact` object)",
+            _wrapped("contact", "Contact"),
+            status=201,
+            body=_ref("ContactWrite"),
+            errors=(400, 401, 403),
+            tag="contacts",
+        )
+    },
+    "/contacts/search": {
+        "post": _op(
+            "Search contacts by display name",
+            {
+                "type": "object",
+                "required": ["contacts", "total"],
+                "properties": {
+                    "contacts": {"type": "array", "items": _ref("Contact")},
+                    "total": {"type": "integer", "minimum": 0},
+                },
+            },
+            body=_ref("Search"),
+            errors=(400, 401, 403),
+            tag="contacts",
+        )
+    },
+    "/contacts/{contactId}": {
+        "get": _op(
+            "Get a contact",
+            _wrapped("contact", "Contact"),
+            params=[_path("contactId", "A contact record id (`rec_...`)", **_ID), LOCATION],
+            tag="contacts",
+        ),
+        "put": _op(
+            "Update a contact (merge; null removes a field)",
+            {
+                "type": "object",
+                "required": ["succeded", "contact"],
+                "properties": {"succeded": {"type": "boolean"}, "contact": _ref("Contact")},
+            },
+            params=[_path("contactId", "A contact record id (`rec_...`)", **_ID)],
+            body=_ref("ContactWrite"),
+            tag="contacts",
+        ),
+        "delete": _op(
+            "Delete a contact and its relations",
+            {
+                "type": "object",
+                "required": ["succeded", "id"],
+                "properties": {
+                    "succeded": {"type": "boolean"},
+                    "succeeded": {"type": "boolean"},
+                    "id": {"type": "string"},
+                    "relationsDeleted": {"type": "integer", "minimum": 0},
+                },
+            },
+            params=[_path("contactId", "A contact record id (`rec_...`)", **_ID), LOCATION],
+            tag="contacts",
+        ),
+    },
 }
 
 OPENAPI: dict[str, Any] = {
@@ -556,7 +743,7 @@ OPENAPI: dict[str, Any] = {
                 "name": "Version",
                 "in": "header",
                 "required": True,
-                "schema": {"type": "string", "enum": [API_VERSION]},
+                "schema": {"type": "string", "enum": list(SUPPORTED_VERSIONS)},
                 "description": "The API version; requests without it are refused with 400",
             }
         },

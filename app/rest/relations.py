@@ -9,7 +9,7 @@ from starlette.responses import Response
 from app.access import can_read
 from app.errors import BadUserInput
 from app.ids import Kind
-from app.rest.base import Body, Call, json_response
+from app.rest.base import Body, Call, accepts, json_response
 from app.rest.serializers import relation_json
 from app.services import relations as service
 
@@ -62,6 +62,7 @@ async def bulk(call: Call) -> Response:
     return json_response({"added": _relations_json(call, created), "removed": removed})
 
 
+@accepts("skip", "limit", "associationIds")
 async def list_for_record(call: Call) -> Response:
     call.check_location()
     linked, total = await service.list_record_relations(

@@ -64,6 +64,9 @@ def object_json(o: ObjectSchemaModel, location_id: str) -> dict[str, Any]:
         "primaryDisplayProperty": o.primary_display_property,
         "createdAt": o.created_at,
         "updatedAt": o.updated_at,
+        # HighLevel's names for the same instants (the SDK types require them).
+        "dateAdded": o.created_at,
+        "dateUpdated": o.updated_at,
     }
 
 
@@ -74,6 +77,11 @@ def record_json(r: RecordModel, location_id: str) -> dict[str, Any]:
         "locationId": location_id,
         "properties": r.properties,
         "displayName": r.display_name,
+        # Relata has no record owners or followers yet; HighLevel's types require the arrays.
+        "owner": [],
+        "followers": [],
         "createdAt": r.created_at,
         "updatedAt": r.updated_at,
+        "dateAdded": r.created_at,
+        "dateUpdated": r.updated_at,
     }

@@ -4,8 +4,8 @@ from typing import Any
 
 from app import ids, validation
 from app.auth import SCHEMA_READ, SCHEMA_WRITE, Principal
-from app.errors import Conflict, NotFound
-from app.models import ObjectSchemaModel
+from app.errors import BadUserInput, Conflict, Forbidden, NotFound
+from app.models import CUSTOM_PREFIX, ObjectSchemaModel
 from db import Database
 from db import objects as sql
 from db.database import Executor
@@ -59,12 +59,85 @@ async def create_object_schema(
         )
         or "name"
     )
+    primary = display_property_key(primary, normalized)
     row = await sql.insert_object(
         db, principal.location_id, normalized, singular_label, plural_label, desc, primary
     )
     if row is None:
         raise Conflict(f"an object with key {normalized!r} already exists", key=normalized)
     return ObjectSchemaModel.from_row(row)
+
+
+_UNSET: Any = object()
+
+
+async def update_object_schema(
+    db: Database,
+    principal: Principal,
+    key: Any,
+    *,
+    singular: Any = _UNSET,
+    plural: Any = _UNSET,
+    description: Any = _UNSET,
+    primary_display_property: Any = _UNSET,
+) -> ObjectSchemaModel:
+    """Change a custom object's labels or description (what is not given stays). Standard
+    objects cannot change; the display property cannot change yet (records store the display
+    name it gives), so only its current value is accepted."""
+    principal.require(SCHEMA_WRITE, admin=True)
+    current = await require_object(db, principal.location_id, key, field="key")
+    if current.is_standard:
+        raise Forbidden(f"the standard object {current.key!r} cannot be changed")
+    singular_label = (
+        current.singular_label
+        if singular is _UNSET
+        else validation.required_text(singular, "labels.singular")
+    )
+    plural_label = (
+        current.plural_label
+        if plural is _UNSET
+        else validation.required_text(plural, "labels.plural")
+    )
+    desc = (
+        current.description
+        if description is _UNSET
+        else validation.text(
+            description, "description", required=False, max_len=validation.MAX_DESCRIPTION
+        )
+    )
+    if primary_display_property is not _UNSET and primary_display_property is not None:
+        wanted = display_property_key(
+            validation.text(
+                primary_display_property,
+                "primaryDisplayProperty",
+                required=False,
+                max_len=validation.MAX_PROPERTY_NAME,
+            )
+            or "name",
+            current.key,
+        )
+        if wanted != current.primary_display_property:
+            raise BadUserInput(
+                "primaryDisplayProperty cannot be changed after the object is created (it is"
+                f" {current.primary_display_property!r})",
+                field="primaryDisplayProperty",
+            )
+    row = await sql.update_object(
+        db, principal.location_id, current.key, singular_label, plural_label, desc
+    )
+    if row is None:  # deleted meanwhile
+        raise NotFound(f"no object with key {current.key!r} in this location", field="key")
+    return ObjectSchemaModel.from_row(row)
+
+
+def display_property_key(primary: str, object_key: str) -> str:
+    """HighLevel names the display property in full (`custom_objects.pet.name`) while record
+    properties use the short key (`name`): keep the short one, so displayName finds it."""
+    bare = object_key.removeprefix(CUSTOM_PREFIX)
+    for prefix in (f"{CUSTOM_PREFIX}{bare}.", f"{bare}."):
+        if primary.lower().startswith(prefix) and len(primary) > len(prefix):
+            return primary[len(prefix) :]
+    return primary
 
 
 async def get_object_schema_by_id(
