@@ -8,6 +8,8 @@ import asyncpg
 from db.database import Executor
 
 COLUMNS = "id, object_key, properties, display_name, created_at, updated_at"
+# What a record list may be sorted by (API name -> column).
+SORTABLE = {"createdAt": "created_at", "updatedAt": "updated_at", "displayName": "display_name"}
 
 
 def _like_pattern(query: str) -> str:
@@ -90,8 +92,12 @@ async def list_records(
     related_to: uuid.UUID | None,
     association_id: uuid.UUID | None,
     with_total: bool,
+    offset: int = 0,
+    order: tuple[str, bool] | None = None,
 ) -> tuple[list[asyncpg.Record], int | None]:
-    """One keyset page (ordered by id, which is time-ordered uuidv7) plus the total if asked."""
+    """One keyset page (ordered by id, which is time-ordered uuidv7) plus the total if asked.
+    `order` (a column of SORTABLE, descending?) sorts by it instead, then by id; with it or an
+    `offset`, pages are taken by offset (`after` is for the id order)."""
     conditions = ["r.location_id = $1", "r.object_key = $2"]
     args: list[Any] = [location_id, object_key]
     if query:
@@ -119,11 +125,20 @@ async def list_records(
         page_args.append(after)
         page_where += f" and r.id > ${len(page_args)}"
     page_args.append(limit + 1)
+    order_by = "r.id"
+    if order is not None:
+        column, descending = order
+        direction = " desc" if descending else ""
+        order_by = f"r.{SORTABLE[column]}{direction}, r.id{direction}"
+    skip = ""
+    if offset:
+        page_args.append(offset)
+        skip = f" offset ${len(page_args)}"
     total_sql = f", (select count(*) from records r where {where}) as total" if with_total else ""
     rows = await conn.fetch(
-        f"with page as (select {', '.join('r.' + c.strip() for c in COLUMNS.split(','))}"
-        f" from records r where {page_where} order by r.id limit ${len(page_args)})"
-        f" select page.*{total_sql} from page order by id",
+        f"select {', '.join('r.' + c.strip() for c in COLUMNS.split(','))}{total_sql}"
+        f" from records r where {page_where} order by {order_by}"
+        f" limit ${len(page_args) - (1 if offset else 0)}{skip}",
         *page_args,
     )
     total: int | None = None

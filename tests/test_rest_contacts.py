@@ -56,7 +56,24 @@ async def test_search_records(tenant):
     assert r.json() == {"records": [], "total": 3}
     r = await api.post(path, {"page": 1, "pageLimit": 10, "query": ""})
     assert r.json()["total"] == 4
-    expect_error(await api.post(path, {"sort": [{"field": "name"}]}), 400)
+    # Sorted (HighLevel's sort body): by name descending, paged by page and by searchAfter.
+    by_name = {"sort": [{"field": "name", "direction": "desc"}], "pageLimit": 2}
+    r = await api.post(path, by_name)
+    first = r.json()["records"]
+    assert [x["displayName"] for x in first] == ["Tom", "Rexona"]
+    r = await api.post(path, {**by_name, "searchAfter": first[-1]["searchAfter"]})
+    assert [x["displayName"] for x in r.json()["records"]] == ["Rexa", "Rex"]
+    r = await api.post(path, {**by_name, "page": 2})
+    assert [x["displayName"] for x in r.json()["records"]] == ["Rexa", "Rex"]
+    oldest_first = {"sort": [{"field": "dateAdded", "direction": "asc"}], "query": "rex"}
+    r = await api.post(path, oldest_first)
+    assert [x["id"] for x in r.json()["records"]] == [ids[0], ids[1], ids[3]]
+    newest_first = [{"field": "dateAdded", "direction": "desc"}]
+    r = await api.post(path, {**oldest_first, "sort": newest_first})
+    assert [x["id"] for x in r.json()["records"]] == [ids[3], ids[1], ids[0]]
+    expect_error(await api.post(path, {"sort": [{"field": "colour"}]}), 400)
+    expect_error(await api.post(path, {**by_name, "searchAfter": ["nope"]}), 400)
+    expect_error(await api.post(path, {**by_name, "page": 5001}), 400)
     expect_error(await api.post(path, {"pageLimit": 0}), 400)
     expect_error(await api.post(path, {"searchAfter": ["nope!"]}), 400)
     expect_error(await api.post(path, {"unknown": 1}), 400)

@@ -109,7 +109,7 @@ async def search(call: Call) -> Response:
     location = call.check_location()
     found = await record_search.search(call, CONTACT)
     contacts = [
-        {**contact_json(r, location), "searchAfter": record_search.search_after(r)}
-        for r in found.items
+        {**contact_json(r, location), "searchAfter": after}
+        for r, after in zip(found.items, found.after, strict=True)
     ]
     return json_response({"contacts": contacts, "total": found.total})

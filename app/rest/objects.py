@@ -98,8 +98,8 @@ async def search_records(call: Call) -> Response:
     location = call.check_location()
     found = await record_search.search(call, call.path("key"))
     records = [
-        {**record_json(r, location), "searchAfter": record_search.search_after(r)}
-        for r in found.items
+        {**record_json(r, location), "searchAfter": after}
+        for r, after in zip(found.items, found.after, strict=True)
     ]
     return json_response({"records": records, "total": found.total})
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from app import ids, validation
 from app.auth import RECORDS_READ, RECORDS_WRITE, RELATIONS_READ, Principal
-from app.errors import NotFound
+from app.errors import BadUserInput, NotFound
 from app.models import Page, RecordModel
 from app.services import counters
 from app.services.objects import require_object
@@ -13,6 +13,9 @@ from app.services.transactions import in_transaction
 from db import Database
 from db import records as sql
 from db import relations as relation_sql
+
+# Deeper offsets scan more rows than a page is worth; page past them with a cursor.
+MAX_OFFSET = 10_000
 
 
 def record_not_found(record_id: str) -> NotFound:
@@ -115,9 +118,20 @@ async def list_records(
     related_to: str | None = None,
     association_id: str | None = None,
     with_total: bool = False,
+    offset: int = 0,
+    sort: tuple[str, bool] | None = None,
 ) -> Page:
+    """A page of an object's records: by id after the cursor `after` (keyset), or, with `sort`
+    (a key of db.records.SORTABLE, descending?) or an `offset` of at most MAX_OFFSET, by
+    offset."""
     principal.require(RECORDS_READ)
     limit = validation.page_size(first)
+    if not 0 <= offset <= MAX_OFFSET:
+        raise BadUserInput(f"at most the first {MAX_OFFSET} records can be paged to", field="page")
+    if sort is not None and sort[0] not in sql.SORTABLE:
+        raise BadUserInput(
+            f"records can be sorted by {', '.join(sql.SORTABLE)}, not {sort[0]!r}", field="sort"
+        )
     cursor = ids.decode_cursor(after)
     key = validation.normalize_object_key(object_key)
     related_uid: uuid.UUID | None = None
@@ -140,6 +154,8 @@ async def list_records(
         related_to=related_uid,
         association_id=association_uid,
         with_total=with_total,
+        offset=offset,
+        order=sort,
     )
     if not rows:
         # Only an empty page can hide an unknown object or record, so only then is it checked:
