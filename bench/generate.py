@@ -7,12 +7,21 @@ N relations across 6 associations, bulk-loaded with COPY.
 
 Without DATABASE_URL it starts the embedded PostgreSQL under the bench data dir (default
 ./.bench-data) and puts each size in its own database (rb_<N>), recreated on every run. With
-DATABASE_URL it loads into that database, replacing the bench location's rows.
+--dsn DSN (or DATABASE_URL) it loads into that existing database instead, migrating it if needed
+and replacing the bench location's rows: that is how a Citus cluster is loaded (the database must
+already exist on every node with the citus extension and the workers registered, as
+`ci/citus/cluster.py start --database rb_<N>` leaves it; `relata migrate`, run here, distributes
+the schema on the coordinator).
 
 Relations respect each association's per-direction limits and never repeat; relation_counters
-is computed afterwards with one INSERT ... SELECT ... GROUP BY (the relations triggers are off
-while loading), then checked against the limits. The admin token and the ids the driver needs
-go to <data dir>/state-<N>.json.
+is computed afterwards with one INSERT ... SELECT ... GROUP BY (the server keeps the counters in
+its own statements, so COPY bypasses nothing), then checked against the limits. The admin token
+and the ids the driver needs go to <data dir>/state-<N>.json.
+
+On Citus (found on 14.0.1): COPY into the distributed tables works (the coordinator routes the
+rows to the shard of the one bench location); `session_replication_role = replica` is accepted
+on the coordinator but not passed to the workers, so the shards still check foreign keys; the
+secondary indexes are dropped and rebuilt on every shard like on a single node.
 """
 
 from __future__ import annotations
@@ -317,11 +326,11 @@ def contact_row(i: int, rng: random.Random) -> tuple[str, str]:
 async def generate(args: argparse.Namespace) -> None:
     from app.services.tokens import create_token
     from db import Database
-    from db.migrate import apply_migrations
+    from db.migrate import apply_migrations, citus_role
 
     rng = random.Random(args.seed)
-    use_url = bool(os.environ.get("DATABASE_URL"))
-    admin = server_dsn(args.data_dir)
+    use_url = bool(args.dsn or os.environ.get("DATABASE_URL"))
+    admin = args.dsn or server_dsn(args.data_dir)
     if use_url:
         dsn = admin
     else:
@@ -332,7 +341,7 @@ async def generate(args: argparse.Namespace) -> None:
     await apply_migrations(dsn)
     if use_url:
         conn = await asyncpg.connect(dsn)
-        say(f"removing location {LOCATION!r} from DATABASE_URL's database")
+        say(f"removing location {LOCATION!r} from the target database")
         await reset_location(conn, LOCATION)
         await conn.close()
 
@@ -344,12 +353,16 @@ async def generate(args: argparse.Namespace) -> None:
     loc = LOCATION
     await conn.execute("set synchronous_commit = off")
     await conn.execute("set maintenance_work_mem = '512MB'")
+    citus = await citus_role(conn)
+    if citus:
+        say(f"Citus {citus}: loading the distributed tables through it")
     try:
-        await conn.execute("set session_replication_role = replica")  # no triggers, no FK checks
-        say("triggers off for this session (session_replication_role = replica)")
+        # No foreign-key checks during COPY (on a single node; Citus does not pass the setting on
+        # to the workers, whose shards check them anyway).
+        await conn.execute("set session_replication_role = replica")
+        say("foreign-key checks off for this session (session_replication_role = replica)")
     except asyncpg.InsufficientPrivilegeError:
-        await conn.execute("alter table relations disable trigger relations_counted_on_insert")
-        say("relations_counted_on_insert disabled during the load")
+        say("not a superuser: COPY checks foreign keys")
 
     for key, singular, plural in (
         ("custom_objects.property", "Property", "Properties"),
@@ -482,7 +495,6 @@ async def generate(args: argparse.Namespace) -> None:
     if over:
         raise SystemExit(f"{over} counters exceed their association's limit: generator bug")
     await conn.execute("reset session_replication_role")
-    await conn.execute("alter table relations enable trigger relations_counted_on_insert")
     await conn.close()
 
     conn = await asyncpg.connect(dsn)
@@ -535,6 +547,7 @@ async def generate(args: argparse.Namespace) -> None:
         "relations": args.relations,
         "relations_loaded": total,
         "database": None if use_url else database_name(args.relations),
+        "citus": citus,
         "location": loc,
         "token": token,
         "counts": counts,
@@ -587,6 +600,11 @@ def main(argv: list[str] | None = None) -> None:
         help="custom records, split between two custom objects",
     )
     p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    p.add_argument(
+        "--dsn",
+        help="load into this existing database (e.g. a Citus coordinator) instead of recreating"
+        " rb_<N> in the embedded server; overrides DATABASE_URL",
+    )
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
     asyncio.run(generate(args))

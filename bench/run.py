@@ -160,7 +160,10 @@ async def measure(
     warmup: float,
     server: CpuProbe,
     pg: CpuProbe,
+    probes: dict[str, Callable[[], float]] | None = None,
 ) -> Result:
+    """`probes`: more counters read before and after the timed part; their differences go to
+    the result's `extra`."""
     latencies: list[float] = []
     statements: list[int] = []
     errors = 0
@@ -198,11 +201,13 @@ async def measure(
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     recording = True
     s0, p0, d0 = server.read(), pg.read(), time.process_time()
+    x0 = {k: f() for k, f in (probes or {}).items()}
     t0 = time.monotonic()
     stop_at = t0 + duration
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.monotonic() - t0
     s1, p1, d1 = server.read(), pg.read(), time.process_time()
+    x1 = {k: f() for k, f in (probes or {}).items()}
     latencies.sort()
     n = len(latencies) or 1
     r = Result(
@@ -225,6 +230,7 @@ async def measure(
     )
     if statements:
         r.extra["statements_min_max"] = [min(statements), max(statements)]
+    r.extra.update({k: x1[k] - x0[k] for k in x0})
     say(
         f"{name:<7} {target:<12} c={concurrency:<3} {r.rps:8.1f} req/s  p50 {r.p50:7.1f}"
         f"  p95 {r.p95:7.1f}  p99 {r.p99:7.1f} ms  errors {errors}"
@@ -432,6 +438,9 @@ def require_free_port(port: int) -> None:
     import socket
 
     with socket.socket() as sock:
+        # As uvicorn binds: connections of a server stopped a minute ago (TIME_WAIT) are no
+        # obstacle, a listening socket is.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -506,6 +515,49 @@ def stop(proc: subprocess.Popen[bytes] | None) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+# ---------------------------------------------------------------------------------- cleanup
+
+
+async def remove_created_relations(dsn: str, location: str, since: Any) -> int:
+    """Delete the relations created since `since` and count their ends down in
+    relation_counters, in one transaction, as the server does (its statements keep the counters;
+    no trigger does). Every statement pins the location: single-shard router statements on
+    Citus too."""
+    sys.path.insert(0, str(ROOT))
+    from db.relations import bump_counters
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            rows = await conn.fetch(
+                "select r.id, r.association_id, r.first_record_id, r.second_record_id,"
+                " a.is_symmetric from relations r join associations a"
+                " on a.location_id = $1 and a.id = r.association_id"
+                " where r.location_id = $1 and r.created_at >= $2 order by r.id for update of r",
+                location,
+                since,
+            )
+            deltas: dict[tuple[uuid.UUID, uuid.UUID, int], int] = {}
+            for r in rows:
+                ends = ((r["first_record_id"], 1), (r["second_record_id"], 2))
+                for record, side in ends:
+                    key = (r["association_id"], record, 0 if r["is_symmetric"] else side)
+                    deltas[key] = deltas.get(key, 0) - 1
+            ids = [r["id"] for r in rows]
+            for i in range(0, len(ids), 10_000):
+                await conn.execute(
+                    "delete from relations where location_id = $1 and id = any($2::uuid[])",
+                    location,
+                    ids[i : i + 10_000],
+                )
+            changes = [(a, rec, side, n) for (a, rec, side), n in deltas.items()]
+            for i in range(0, len(changes), 5_000):  # 4 parameters a row, at most 32767
+                await bump_counters(conn, location, changes[i : i + 5_000])
+    finally:
+        await conn.close()
+    return len(rows)
 
 
 # ---------------------------------------------------------------------------------- the run
@@ -596,14 +648,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         stop(relata)
         stop(peer)
         if db_start is not None and not args.keep_mutations:
-            conn = await asyncpg.connect(dsn)
-            status = await conn.execute(
-                "delete from relations where location_id = $1 and created_at >= $2",
-                state["location"],
-                db_start,
-            )
-            await conn.close()
-            say(f"removed the relations the mutations created ({status})")
+            removed = await remove_created_relations(dsn, state["location"], db_start)
+            say(f"removed the {removed} relations the mutations created (counters counted down)")
     report = {
         "relations": args.relations,
         "relations_loaded": state.get("relations_loaded"),
