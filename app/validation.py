@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import json
 import math
 import re
@@ -297,8 +298,21 @@ def display_name(object_key: str, primary: str, props: dict[str, Any]) -> str:
             str(props[k]).strip() for k in ("firstName", "lastName") if props.get(k)
         ).strip()
         return (name or str(props.get("email") or ""))[:MAX_DISPLAY_NAME]
-    value = props.get(primary)
-    return "" if value is None else str(value)[:MAX_DISPLAY_NAME]
+    return display_text(props.get(primary))[:MAX_DISPLAY_NAME]
+
+
+def display_text(value: Any) -> str:
+    """A property as a display name: the same text PostgreSQL gives for a jsonb string, number
+    or boolean (db.records.recompute_display_names applies this rule in SQL), else empty."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return format(decimal.Decimal(repr(value)), "f")
+    return ""
 
 
 def offset_page(skip: Any, limit: Any) -> tuple[int, int]:

@@ -17,9 +17,23 @@ async def list_objects(conn: Executor, location_id: str) -> list[asyncpg.Record]
     )
 
 
-async def get_object_by_key(conn: Executor, location_id: str, key: str) -> asyncpg.Record | None:
+# Row locks on an object, by what the caller is about to do with its records.
+LOCKS = {
+    None: "",
+    # Writing a record whose display name follows the object's display property.
+    "record": " for key share",
+    # Changing the display property: waits for record writers and holds off new ones.
+    "display": " for update",
+}
+
+
+async def get_object_by_key(
+    conn: Executor, location_id: str, key: str, *, lock: str | None = None
+) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        f"select {_COLUMNS} from objects where location_id = $1 and key = $2", location_id, key
+        f"select {_COLUMNS} from objects where location_id = $1 and key = $2{LOCKS[lock]}",
+        location_id,
+        key,
     )
 
 
@@ -69,15 +83,18 @@ async def update_object(
     singular: str,
     plural: str,
     description: str | None,
+    primary_display_property: str,
 ) -> asyncpg.Record | None:
     """The changed custom object, or None when there is no such custom object."""
     return await conn.fetchrow(
         "update objects set singular_label = $3, plural_label = $4, description = $5,"
-        " updated_at = now() where location_id = $1 and key = $2 and not is_standard"
+        " primary_display_property = $6, updated_at = now()"
+        " where location_id = $1 and key = $2 and not is_standard"
         f" returning {_COLUMNS}",
         location_id,
         key,
         singular,
         plural,
         description,
+        primary_display_property,
     )

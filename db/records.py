@@ -74,6 +74,24 @@ async def update_record(
     )
 
 
+async def recompute_display_names(
+    conn: Executor, location_id: str, object_key: str, display_property: str
+) -> int:
+    """Set the display name of every record of a custom object from `display_property`, by
+    the rule of app.validation.display_name for custom objects (text of a string, number or
+    boolean, cut to 500 characters; empty otherwise)."""
+    status = await conn.execute(
+        "update records set display_name = left(case jsonb_typeof(properties -> $3)"
+        " when 'string' then properties ->> $3 when 'number' then properties ->> $3"
+        " when 'boolean' then properties ->> $3 else '' end, 500)"
+        " where location_id = $1 and object_key = $2",
+        location_id,
+        object_key,
+        display_property,
+    )
+    return int(status.split()[-1])
+
+
 async def delete_record(conn: Executor, location_id: str, uid: uuid.UUID) -> bool:
     status = await conn.execute(
         "delete from records where location_id = $1 and id = $2", location_id, uid

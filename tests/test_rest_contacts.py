@@ -28,8 +28,7 @@ async def test_update_object(tenant):
     r = await api.put("/objects/pet", {"description": None})
     assert r.json()["object"]["labels"]["singular"] == "Animal"
     assert r.json()["object"]["description"] is None
-    # Refused: another display property, unknown fields, standard objects, users, unknown keys.
-    expect_error(await api.put("/objects/pet", {"primaryDisplayProperty": "age"}), 400)
+    # Refused: unknown fields, blank labels, standard objects, users, unknown keys.
     expect_error(await api.put("/objects/pet", {"key": "dog"}), 400)
     expect_error(await api.put("/objects/pet", {"labels": {"singular": ""}}), 400)
     expect_error(await api.put("/objects/contact", {"description": "x"}), 403)

@@ -4,10 +4,12 @@ from typing import Any
 
 from app import ids, validation
 from app.auth import SCHEMA_READ, SCHEMA_WRITE, Principal
-from app.errors import BadUserInput, Conflict, Forbidden, NotFound
+from app.errors import Conflict, Forbidden, NotFound
 from app.models import CUSTOM_PREFIX, ObjectSchemaModel
+from app.services.transactions import in_transaction
 from db import Database
 from db import objects as sql
+from db import records as record_sql
 from db.database import Executor
 
 
@@ -24,10 +26,16 @@ async def get_object_schema(db: Database, principal: Principal, key: str) -> Obj
 
 
 async def require_object(
-    conn: Executor, location_id: str, raw_key: Any, *, field: str = "objectKey"
+    conn: Executor,
+    location_id: str,
+    raw_key: Any,
+    *,
+    field: str = "objectKey",
+    lock: str | None = None,
 ) -> ObjectSchemaModel:
+    """The object, or NotFound; `lock` (db.objects.LOCKS) takes a row lock on it."""
     key = validation.normalize_object_key(raw_key, field=field)
-    row = await sql.get_object_by_key(conn, location_id, key)
+    row = await sql.get_object_by_key(conn, location_id, key, lock=lock)
     if row is None:
         raise NotFound(f"no object with key {key!r} in this location", field=field, key=key)
     return ObjectSchemaModel.from_row(row)
@@ -81,53 +89,54 @@ async def update_object_schema(
     description: Any = _UNSET,
     primary_display_property: Any = _UNSET,
 ) -> ObjectSchemaModel:
-    """Change a custom object's labels or description (what is not given stays). Standard
-    objects cannot change; the display property cannot change yet (records store the display
-    name it gives), so only its current value is accepted."""
+    """Change a custom object's labels, description or display property (what is not given
+    stays). A new display property recomputes every record's display name in the same
+    transaction, under a lock on the object row that record writers of the object take too
+    (db.objects.LOCKS): no record keeps a name from the old property. Standard objects cannot
+    change."""
     principal.require(SCHEMA_WRITE, admin=True)
-    current = await require_object(db, principal.location_id, key, field="key")
-    if current.is_standard:
-        raise Forbidden(f"the standard object {current.key!r} cannot be changed")
-    singular_label = (
-        current.singular_label
-        if singular is _UNSET
-        else validation.required_text(singular, "labels.singular")
-    )
-    plural_label = (
-        current.plural_label
-        if plural is _UNSET
-        else validation.required_text(plural, "labels.plural")
-    )
-    desc = (
-        current.description
-        if description is _UNSET
-        else validation.text(
-            description, "description", required=False, max_len=validation.MAX_DESCRIPTION
+    location = principal.location_id
+
+    async def work(conn: Any) -> ObjectSchemaModel:
+        current = await require_object(conn, location, key, field="key", lock="display")
+        if current.is_standard:
+            raise Forbidden(f"the standard object {current.key!r} cannot be changed")
+        singular_label = (
+            current.singular_label
+            if singular is _UNSET
+            else validation.required_text(singular, "labels.singular")
         )
-    )
-    if primary_display_property is not _UNSET and primary_display_property is not None:
-        wanted = display_property_key(
-            validation.text(
-                primary_display_property,
-                "primaryDisplayProperty",
-                required=False,
-                max_len=validation.MAX_PROPERTY_NAME,
-            )
-            or "name",
-            current.key,
+        plural_label = (
+            current.plural_label
+            if plural is _UNSET
+            else validation.required_text(plural, "labels.plural")
         )
-        if wanted != current.primary_display_property:
-            raise BadUserInput(
-                "primaryDisplayProperty cannot be changed after the object is created (it is"
-                f" {current.primary_display_property!r})",
-                field="primaryDisplayProperty",
+        desc = (
+            current.description
+            if description is _UNSET
+            else validation.text(
+                description, "description", required=False, max_len=validation.MAX_DESCRIPTION
             )
-    row = await sql.update_object(
-        db, principal.location_id, current.key, singular_label, plural_label, desc
-    )
-    if row is None:  # deleted meanwhile
-        raise NotFound(f"no object with key {current.key!r} in this location", field="key")
-    return ObjectSchemaModel.from_row(row)
+        )
+        display = current.primary_display_property
+        if primary_display_property is not _UNSET and primary_display_property is not None:
+            display = display_property_key(
+                validation.required_text(
+                    primary_display_property,
+                    "primaryDisplayProperty",
+                    max_len=validation.MAX_PROPERTY_NAME,
+                ),
+                current.key,
+            )
+        row = await sql.update_object(
+            conn, location, current.key, singular_label, plural_label, desc, display
+        )
+        assert row is not None  # locked above
+        if display != current.primary_display_property:
+            await record_sql.recompute_display_names(conn, location, current.key, display)
+        return ObjectSchemaModel.from_row(row)
+
+    return await in_transaction(db, work)
 
 
 def display_property_key(primary: str, object_key: str) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 from app import ids, validation
 from app.auth import RECORDS_READ, RECORDS_WRITE, RELATIONS_READ, Principal
 from app.errors import BadUserInput, NotFound
-from app.models import Page, RecordModel
+from app.models import STANDARD_OBJECTS, Page, RecordModel
 from app.services import counters
 from app.services.objects import require_object
 from app.services.transactions import in_transaction
@@ -33,11 +33,21 @@ async def create_record(
     principal.require(RECORDS_WRITE)
     props = validation.properties(properties)
     validation.record_size(props, max_bytes)
-    obj = await require_object(db, principal.location_id, object_key)
-    validation.typed_properties(obj.key, props)
-    display = validation.display_name(obj.key, obj.primary_display_property, props)
-    row = await sql.insert_record(db, principal.location_id, obj.key, props, display)
-    return RecordModel.from_row(row)
+    location = principal.location_id
+
+    async def insert(conn: Any, lock: str | None) -> RecordModel:
+        obj = await require_object(conn, location, object_key, lock=lock)
+        validation.typed_properties(obj.key, props)
+        display = validation.display_name(obj.key, obj.primary_display_property, props)
+        return RecordModel.from_row(
+            await sql.insert_record(conn, location, obj.key, props, display)
+        )
+
+    if validation.normalize_object_key(object_key) in STANDARD_OBJECTS:
+        return await insert(db, None)  # standard display properties never change
+    # A custom object's display property can change: read it under the lock that change
+    # waits for, in the transaction of the insert.
+    return await in_transaction(db, lambda conn: insert(conn, "record"))
 
 
 async def get_record(db: Database, principal: Principal, record_id: str) -> RecordModel:
@@ -76,7 +86,9 @@ async def update_record(
                 merged[name] = value
         validation.properties(merged)
         validation.record_size(merged, max_bytes)
-        obj = await require_object(conn, principal.location_id, current["object_key"])
+        key = current["object_key"]
+        lock = None if key in STANDARD_OBJECTS else "record"
+        obj = await require_object(conn, principal.location_id, key, lock=lock)
         validation.typed_properties(obj.key, patch)
         display = validation.display_name(obj.key, obj.primary_display_property, merged)
         row = await sql.update_record(conn, principal.location_id, uid, merged, display)
