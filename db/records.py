@@ -81,9 +81,8 @@ async def recompute_display_names(
     the rule of app.validation.display_name for custom objects (text of a string, number or
     boolean, cut to 500 characters; empty otherwise)."""
     status = await conn.execute(
-        "update records set display_name = left(case jsonb_typeof(properties -> $3)"
-        " when 'string' then properties ->> $3 when 'number' then properties ->> $3"
-        " when 'boolean' then properties ->> $3 else '' end, 500)"
+        "update records set display_name = left(case when jsonb_typeof(properties -> $3::text)"
+        " in ('string', 'number', 'boolean') then properties ->> $3::text else '' end, 500)"
         " where location_id = $1 and object_key = $2",
         location_id,
         object_key,
