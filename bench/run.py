@@ -452,8 +452,12 @@ def require_free_port(port: int) -> None:
 def start_relata(dsn: str, port: int, src: Path, log: Path) -> subprocess.Popen[bytes]:
     require_free_port(port)
     # One token drives all the load: the per-token rate limit would measure itself, not Relata.
-    env = {**os.environ, "DATABASE_URL": dsn, "RELATA_PORT": str(port),
-           "RELATA_RATE_LIMIT_PER_SECOND": "0"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "RELATA_PORT": str(port),
+        "RELATA_RATE_LIMIT_PER_SECOND": "0",
+    }
     env["PYTHONPATH"] = str(src)
     return subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--log-level", "warning"],

@@ -82,8 +82,13 @@ class Api:
         return await self.gql(
             "mutation($i: CreateRelationInput!) { createRelation(input: $i) {"
             " id firstRecordId secondRecordId } }",
-            {"i": {"associationId": association_id, "firstRecordId": first,
-                   "secondRecordId": second}},
+            {
+                "i": {
+                    "associationId": association_id,
+                    "firstRecordId": first,
+                    "secondRecordId": second,
+                }
+            },
         )
 
 

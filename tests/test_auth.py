@@ -54,7 +54,7 @@ async def test_viewer_reports_location_role_and_scopes(tenant):
 async def test_missing_scope_is_forbidden(db, client, tenant):
     token = await create_token(db, tenant.location, "admin", ["objects/record.readonly"])
     api = Api(client, token)
-    await api.ok("{ records(objectKey: \"contact\") { edges { node { id } } } }")
+    await api.ok('{ records(objectKey: "contact") { edges { node { id } } } }')
     r = await api.fail(
         'mutation { createRecord(input: {objectKey: "contact", properties: {}}) { id } }'
     )

@@ -20,7 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def relata(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
-        capture_output=True, text=True, env={**os.environ, **env}, cwd=ROOT, timeout=120,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        cwd=ROOT,
+        timeout=120,
     )
 
 
@@ -32,8 +36,17 @@ def free_port() -> int:
 
 def test_token_create_revoke_flow(pg_dsn):
     env = {"DATABASE_URL": pg_dsn}
-    created = relata("token", "create", "--location", "cli-loc", "--role", "user",
-                     "--scope", "objects/record.readonly", env=env)
+    created = relata(
+        "token",
+        "create",
+        "--location",
+        "cli-loc",
+        "--role",
+        "user",
+        "--scope",
+        "objects/record.readonly",
+        env=env,
+    )
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip().splitlines()[-1]
     assert token.startswith("rlt.")
@@ -47,8 +60,9 @@ def test_token_create_rejects_bad_role_and_scope(pg_dsn):
     env = {"DATABASE_URL": pg_dsn}
     bad_role = relata("token", "create", "--location", "x", "--role", "root", env=env)
     assert bad_role.returncode != 0 and "invalid choice" in bad_role.stderr
-    bad_scope = relata("token", "create", "--location", "x", "--role", "user",
-                       "--scope", "nope", env=env)
+    bad_scope = relata(
+        "token", "create", "--location", "x", "--role", "user", "--scope", "nope", env=env
+    )
     assert bad_scope.returncode == 2 and "unknown scope" in bad_scope.stderr
     assert "Traceback" not in bad_scope.stderr
 
@@ -67,7 +81,11 @@ def test_first_start_prints_a_working_token_and_serves_graphql():
     env.pop("DATABASE_URL", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--demo"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=ROOT,
     )
     lines: list[str] = []
     token = None
@@ -95,8 +113,10 @@ def test_first_start_prints_a_working_token_and_serves_graphql():
         assert httpx.get(url + "/readyz").json()["status"] == "ready"
         r = httpx.post(
             url + "/graphql",
-            json={"query": "{ viewer { location { id } role } objectSchemas { key }"
-                           " records(objectKey: \"contact\") { totalCount } }"},
+            json={
+                "query": "{ viewer { location { id } role } objectSchemas { key }"
+                ' records(objectKey: "contact") { totalCount } }'
+            },
             headers={"authorization": f"Bearer {token}"},
         )
         data = r.json()["data"]

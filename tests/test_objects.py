@@ -28,8 +28,9 @@ async def test_create_custom_object_normalises_the_key(tenant):
     assert created["primaryDisplayProperty"] == "name"
     assert created["description"] == "Animals"
     for key in ("pet", "custom_objects.pet"):
-        got = await tenant.user.ok("query($k: String!) { objectSchema(key: $k) { id key } }",
-                                   {"k": key})
+        got = await tenant.user.ok(
+            "query($k: String!) { objectSchema(key: $k) { id key } }", {"k": key}
+        )
         assert got["objectSchema"]["id"] == created["id"]
 
 

@@ -22,21 +22,29 @@ async def test_create_and_read_typed_records(tenant):
     assert got["__typename"] == "Contact"
     assert got["displayName"] == "Ada Lovelace"
     assert (got["firstName"], got["lastName"], got["phone"], got["email"]) == (
-        "Ada", "Lovelace", "1", None)
+        "Ada",
+        "Lovelace",
+        "1",
+        None,
+    )
     only_email = await api.create_record("contact", email="x@example.com")
     assert (await api.ok(GET, {"id": only_email}))["record"]["displayName"] == "x@example.com"
     oid = await api.create_record("opportunity", name="Deal", status="open", monetaryValue=12.5)
     got = (await api.ok(GET, {"id": oid}))["record"]
     assert (got["__typename"], got["name"], got["status"], got["monetaryValue"]) == (
-        "Opportunity", "Deal", "open", 12.5)
+        "Opportunity",
+        "Deal",
+        "open",
+        12.5,
+    )
     co = await api.create_record("company", name="Acme")
     assert (await api.ok(GET, {"id": co}))["record"]["name"] == "Acme"
 
 
 async def test_custom_records_use_the_primary_display_property(tenant):
     await tenant.admin.ok(
-        "mutation { createObjectSchema(input: {key: \"pet\", labels: {singular: \"Pet\","
-        " plural: \"Pets\"}, primaryDisplayProperty: \"nickname\"}) { key } }"
+        'mutation { createObjectSchema(input: {key: "pet", labels: {singular: "Pet",'
+        ' plural: "Pets"}, primaryDisplayProperty: "nickname"}) { key } }'
     )
     for key in ("pet", "custom_objects.pet"):
         rid = await tenant.user.create_record(key, nickname="Rex", species="dog")
@@ -89,8 +97,9 @@ async def test_bad_input_is_rejected_and_changes_nothing(db, tenant):
         r = await api.fail(create, {"i": payload})
         assert r.code == code, (payload, r.body)
         assert "Traceback" not in str(r.body)
-    count = await db.fetchval("select count(*) from records where location_id = $1",
-                              tenant.location)
+    count = await db.fetchval(
+        "select count(*) from records where location_id = $1", tenant.location
+    )
     assert count == 0
 
 
@@ -115,8 +124,7 @@ async def test_keyset_pagination_and_query(tenant):
         after = page["pageInfo"]["endCursor"]
     assert seen == ids
     found = (await api.ok(PAGE, {"k": "company", "q": "any 0"}))["records"]
-    assert [e["node"]["displayName"] for e in found["edges"]] == [
-        f"Company 0{i}" for i in range(7)]
+    assert [e["node"]["displayName"] for e in found["edges"]] == [f"Company 0{i}" for i in range(7)]
     assert (await api.ok(PAGE, {"k": "company", "q": "%"}))["records"]["edges"] == []
     assert (await api.ok(PAGE, {"k": "company", "q": "company 03"}))["records"]["totalCount"] == 1
 
