@@ -213,6 +213,41 @@ def check_json(value: Any, *, path: str = "", max_depth: int = MAX_JSON_DEPTH) -
     """Refuse, naming its path, any key or value of a decoded JSON value that is a string
     with NUL or a lone surrogate, an integer outside 64 bits or a non-finite float, or that is
     nested more than `max_depth` objects and arrays deep."""
+    # Every request body passes here: check without building paths, and build them (walking
+    # again) only to name what is refused.
+    if not _json_is_clean(value, max_depth):
+        _refuse_json(value, path, max_depth)
+
+
+def _json_is_clean(value: Any, max_depth: int) -> bool:
+    unsafe = _UNSAFE.search
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        kind = type(item)
+        if kind is str:
+            if unsafe(item):
+                return False
+        elif kind is dict:
+            if depth >= max_depth:
+                return False
+            for key, child in item.items():
+                if unsafe(key):
+                    return False
+                stack.append((child, depth + 1))
+        elif kind is list:
+            if depth >= max_depth:
+                return False
+            stack.extend((child, depth + 1) for child in item)
+        elif kind is int:
+            if not INT64_MIN <= item <= INT64_MAX:
+                return False
+        elif kind is float and not math.isfinite(item):
+            return False
+    return True
+
+
+def _refuse_json(value: Any, path: str, max_depth: int) -> None:
     stack: list[tuple[Any, str, int]] = [(value, path, 0)]
     while stack:
         item, where, depth = stack.pop()

@@ -78,40 +78,32 @@ class DatabaseUnavailable(ConnectionError):
     """The database stopped answering; requests fail now instead of hanging."""
 
 
-def _may_break_protocol(exc: BaseException) -> bool:
-    """Exceptions after which a connection's protocol state is unknown: cancellation, timeouts,
-    a lost connection or a server going down, client-side protocol errors. (An error about the
-    statement, such as a unique violation, leaves the connection ready for the next one.)"""
-    return isinstance(
-        exc,
-        asyncio.CancelledError
-        | TimeoutError
-        | OSError
-        | asyncpg.PostgresConnectionError
-        # The server shutting down or restarting says so, then drops the connection. (A
-        # statement timeout, also an operator intervention, leaves the connection usable, and
-        # a fresh one costs Citus a metadata load.)
-        | asyncpg.AdminShutdownError
-        | asyncpg.CrashShutdownError
-        | asyncpg.CannotConnectNowError
-        | asyncpg.InterfaceError
-        | asyncpg.exceptions._base.InternalClientError,
-    )
+# Failures of the connection or the server, not of a statement: the database is down, frozen,
+# restarting or out of connections (retry later), and the connection's protocol state is
+# unknown. (An error about the statement, such as a unique violation or a statement timeout,
+# leaves the connection ready for the next one.)
+_CONNECTION_FAILURES = (
+    TimeoutError
+    | OSError  # refused, socket gone; DatabaseUnavailable is one too
+    | asyncpg.PostgresConnectionError
+    # The server shutting down or restarting says so, then drops the connection.
+    | asyncpg.AdminShutdownError
+    | asyncpg.CrashShutdownError
+    | asyncpg.CannotConnectNowError
+    | asyncpg.InterfaceError
+    | asyncpg.exceptions._base.InternalClientError
+)
 
 
 def is_unavailable(exc: BaseException) -> bool:
-    """Whether `exc` says the database is down, frozen, restarting or out of connections (a
-    condition to retry after), rather than a bug."""
-    return isinstance(
-        exc,
-        DatabaseUnavailable
-        | TimeoutError
-        | asyncpg.ConnectionDoesNotExistError
-        | asyncpg.CannotConnectNowError
-        | asyncpg.AdminShutdownError
-        | asyncpg.exceptions._base.InternalClientError
-        | ConnectionRefusedError,
-    )
+    """Whether `exc` says the database cannot serve now (a condition to retry after), rather
+    than a bug."""
+    return isinstance(exc, _CONNECTION_FAILURES)
+
+
+def _may_break_protocol(exc: BaseException) -> bool:
+    """After these a connection may be mid-operation: it must not go back to the pool."""
+    return isinstance(exc, asyncio.CancelledError) or is_unavailable(exc)
 
 
 # Connections kept out of the gate's reach: token lookups and health checks always find one.
@@ -287,12 +279,15 @@ class _RequestScoped(Database):
         def left() -> float | None:
             return None if deadline is None else max(0.0, deadline - loop.time())
 
-        try:
-            await asyncio.wait_for(self._slots.acquire(), left())
-        except TimeoutError:
-            raise GateTimeout(
-                f"this request's database connections stayed busy for {timeout} s"
-            ) from None
+        if self._slots.locked():  # wait_for costs a task: only when there is a wait
+            try:
+                await asyncio.wait_for(self._slots.acquire(), left())
+            except TimeoutError:
+                raise GateTimeout(
+                    f"this request's database connections stayed busy for {timeout} s"
+                ) from None
+        else:
+            await self._slots.acquire()
         try:
             await self.gate.acquire(self.key, left())
             try:

@@ -12,15 +12,6 @@ from db import tokens as sql
 
 log = logging.getLogger("relata.auth")
 
-# What a database that is down, restarting or out of pooled connections raises. Data errors
-# (asyncpg.DataError: a value Postgres refuses) are the request's fault and answered 401 first.
-DATABASE_FAILURES: tuple[type[BaseException], ...] = (
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    OSError,
-    TimeoutError,
-)
-
 
 async def create_token(
     db: Database,
@@ -59,9 +50,12 @@ async def authenticate(db: Database, token: str) -> auth.Principal:
     try:
         row = await sql.find_active_token(db, location_id, digest)
     except asyncpg.DataError:
+        # A value Postgres refuses: the token's fault.
         raise Unauthenticated("the bearer token is not valid") from None
     except Exception as exc:
-        if not (is_unavailable(exc) or isinstance(exc, DATABASE_FAILURES)):
+        # The lookup is one fixed statement: any other server error (a statement timeout on an
+        # overloaded database, say) means the database cannot serve it now.
+        if not (is_unavailable(exc) or isinstance(exc, asyncpg.PostgresError)):
             raise
         log.warning("authentication failed: %s", exc.__class__.__name__)
         raise ServiceUnavailable(UNAVAILABLE_MESSAGE) from exc
