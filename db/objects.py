@@ -20,7 +20,8 @@ async def list_objects(conn: Executor, location_id: str) -> list[asyncpg.Record]
 # Row locks on an object, by what the caller is about to do with its records.
 LOCKS = {
     None: "",
-    # Writing a record whose display name follows the object's display property.
+    # Creating a record, whose display name follows the object's display property (an update
+    # relies on its row lock instead: see app.services.records.update_record).
     "record": " for key share",
     # Changing the display property: waits for record writers and holds off new ones.
     "display": " for update",

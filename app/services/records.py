@@ -86,9 +86,11 @@ async def update_record(
                 merged[name] = value
         validation.properties(merged)
         validation.record_size(merged, max_bytes)
-        key = current["object_key"]
-        lock = None if key in STANDARD_OBJECTS else "record"
-        obj = await require_object(conn, principal.location_id, key, lock=lock)
+        # No lock on the object: a display-property change locks the object, then updates
+        # this row; locking the object after the row would deadlock with it. The row lock is
+        # enough: that change's UPDATE waits for it and recomputes the name from the
+        # properties committed here, and once it has committed the read below sees it.
+        obj = await require_object(conn, principal.location_id, current["object_key"])
         validation.typed_properties(obj.key, patch)
         display = validation.display_name(obj.key, obj.primary_display_property, merged)
         row = await sql.update_record(conn, principal.location_id, uid, merged, display)
