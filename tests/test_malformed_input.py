@@ -258,6 +258,31 @@ CASES = [
         "properties.monetaryValue",
         says="finite",
     ),
+    # Documents nested deeper than a parser may recurse, each within the token limit
+    Case(
+        "selections nested 1,600 deep",
+        "graphql document",
+        literal("{" + "a{" * 1_600 + "b" + "}" * 1_600 + "}"),
+        200,
+        "BAD_USER_INPUT",
+        says="nested too deeply",
+    ),
+    Case(
+        "list literal nested 1,600 deep",
+        "graphql document",
+        literal('{ record(id: ' + "[" * 1_600 + '"x"' + "]" * 1_600 + ") { id } }"),
+        200,
+        "BAD_USER_INPUT",
+        says="nested too deeply",
+    ),
+    Case(
+        "object literal nested 1,600 deep",
+        "graphql document",
+        literal('{ record(id: ' + "{a: " * 1_600 + "1" + "}" * 1_600 + ") { id } }"),
+        200,
+        "BAD_USER_INPUT",
+        says="nested too deeply",
+    ),
     # GraphQL literals in the document
     Case(
         "relations(associationKey:) NUL literal",

@@ -112,6 +112,34 @@ def test_properties_weigh_their_bound_per_alias() -> None:
     assert estimated_bytes('{ record(id: "x") { properties } }', max_record_bytes=1000) < 1_200
 
 
+def test_text_fields_weigh_what_json_can_make_of_their_bound() -> None:
+    """A text field of 10,000 characters can take 60,000 bytes as JSON (control characters are
+    escaped as six): 49 aliases of `firstName` over 250 contacts may return ~735 MB."""
+    fields = " ".join(f"a{i}: firstName" for i in range(49))
+    query = f'{{ records(objectKey: "contact", first: 250) {{ edges {{ node {{ ... on Contact {{ {fields} }} }} }} }} }}'
+    assert estimated_bytes(query) >= 250 * 49 * 60_000
+
+
+async def test_a_text_field_never_returns_more_than_a_string(tenant) -> None:  # type: ignore[no-untyped-def]
+    """A property read as a text field is text only when it holds a string, number or boolean:
+    a list (which could be the whole record's size) reads null, on both execution paths."""
+    rid = await tenant.admin.create_record(
+        "contact", firstName=chunk(20)["blob"], lastName=7, email=True, phone="555"
+    )
+    query = f'{{ record(id: "{rid}") {{ ... on Contact {{ firstName lastName email phone }} }} }}'
+    for headers in ({}, {"x-relata-execution": "standard"}):
+        r = await tenant.admin.client.post(
+            "/graphql",
+            json={"query": query},
+            headers={"authorization": f"Bearer {tenant.admin_token}", **headers},
+        )
+        assert r.json() == {
+            "data": {
+                "record": {"firstName": None, "lastName": "7", "email": "True", "phone": "555"}
+            }
+        }, headers
+
+
 async def test_response_budget_refuses_before_any_sql(db, tenant) -> None:  # type: ignore[no-untyped-def]
     rid = await tenant.admin.create_record("contact", firstName="Ada")
     base = (await tenant.admin.gql("{ __typename }")).statements

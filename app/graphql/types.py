@@ -138,8 +138,15 @@ class Record(Node):
 
 
 def text_property(properties: dict[str, Any], name: str) -> str | None:
+    """A text field read from a property: a string as it is, a number or boolean as its text.
+    A list or an object is not text and reads null: the field then stays within the string
+    bound the response budget weighs it by, however large the record."""
     value = properties.get(name)
-    return None if value is None else str(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return str(value)
+    return None
 
 
 def monetary_value(properties: dict[str, Any]) -> float | None:

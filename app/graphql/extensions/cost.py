@@ -50,21 +50,24 @@ ENV_VAR = "RELATA_MAX_COST"
 BYTES_ENV_VAR = "RELATA_MAX_RESPONSE_BYTES"
 DEFAULT_LIST_SIZE = 50
 CEILING = 2**53  # costs saturate here: they stay exact JSON numbers
+# Text is bounded in characters; as JSON one character takes at most 6 bytes (a control
+# character escaped as \u00XX; 4 for one beyond the BMP).
+JSON_BYTES_PER_CHAR = 6
 # What a leaf with no bound of its own weighs in the response: its key, quotes and value.
 # Strings without a field bound are keys and labels (at most 100 characters).
 SCALAR_BYTES = {"ID": 48, "Int": 24, "Float": 32, "Boolean": 24, "DateTime": 48}
-LEAF_BYTES = validation.MAX_LABEL + 24
+LEAF_BYTES = validation.MAX_LABEL * JSON_BYTES_PER_CHAR + 24
 # An object's key and braces.
 OBJECT_BYTES = 32
 
 
 def leaf_bytes(max_record_bytes: int) -> dict[str, int]:
     """What the leaves that can be large weigh, by field name."""
-    text = validation.MAX_STRING
+    text = validation.MAX_STRING * JSON_BYTES_PER_CHAR
     return {
-        "properties": max_record_bytes,
-        "displayName": validation.MAX_DISPLAY_NAME,
-        "description": validation.MAX_DESCRIPTION,
+        "properties": max_record_bytes,  # bounded as JSON already
+        "displayName": validation.MAX_DISPLAY_NAME * JSON_BYTES_PER_CHAR,
+        "description": validation.MAX_DESCRIPTION * JSON_BYTES_PER_CHAR,
         # Typed fields of the standard objects, read from the record's properties.
         **dict.fromkeys(("firstName", "lastName", "email", "phone", "name", "status"), text),
     }
