@@ -15,6 +15,10 @@ STANDARD_OBJECTS: dict[str, tuple[str, str]] = {
     "opportunity": ("Opportunity", "Opportunities"),
 }
 CUSTOM_PREFIX = "custom_objects."
+# What one location may define. The unpaginated lists (`objectSchemas`, `associations`) are
+# bounded by these, so the response budget can weigh them before a query runs.
+MAX_CUSTOM_OBJECTS = 100
+MAX_ASSOCIATIONS = 1000
 
 
 @dataclass(frozen=True)

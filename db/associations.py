@@ -76,27 +76,18 @@ async def get_association_by_key(
     )
 
 
-async def lock_object_pair(conn: Executor, location_id: str, a: str, b: str) -> int:
-    """Serialise association creation per object pair; return the pair's count. The lock is on
-    the two objects' rows (FOR NO KEY UPDATE, which records referencing them do not wait for):
-    a row lock holds across a Citus cluster, an advisory lock only on the node that took it."""
-    low, high = sorted((a, b))
-    await conn.execute(
-        "select 1 from objects where location_id = $1 and key = any($2::text[])"
-        " order by key for no key update",
+async def count_for_pair(conn: Executor, location_id: str, a: str, b: str) -> tuple[int, int]:
+    """How many associations the unordered pair of objects has, and the location in all."""
+    row = await conn.fetchrow(
+        "select count(*) filter (where (first_object_key = $2 and second_object_key = $3)"
+        " or (first_object_key = $3 and second_object_key = $2)) as pair, count(*) as total"
+        " from associations where location_id = $1",
         location_id,
-        [low, high],
+        a,
+        b,
     )
-    return int(
-        await conn.fetchval(
-            "select count(*) from associations where location_id = $1 and"
-            " ((first_object_key = $2 and second_object_key = $3)"
-            " or (first_object_key = $3 and second_object_key = $2))",
-            location_id,
-            low,
-            high,
-        )
-    )
+    assert row is not None
+    return int(row["pair"]), int(row["total"])
 
 
 async def insert_association(

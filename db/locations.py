@@ -34,6 +34,13 @@ async def ensure_location(conn: Executor, location_id: str, name: str = "") -> b
     return status.endswith(" 1")
 
 
+async def lock_location(conn: Executor, location_id: str) -> None:
+    """Serialise the location's schema changes (objects and associations), so per-location
+    caps hold: a row lock, which holds across a Citus cluster (locations is distributed by id,
+    so this is a router statement)."""
+    await conn.execute("select 1 from locations where id = $1 for no key update", location_id)
+
+
 async def location_name(conn: Executor, location_id: str) -> str | None:
     value = await conn.fetchval("select name from locations where id = $1", location_id)
     return None if value is None else str(value)

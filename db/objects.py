@@ -54,6 +54,14 @@ async def get_objects_by_keys(
     )
 
 
+async def count_custom_objects(conn: Executor, location_id: str) -> int:
+    return int(
+        await conn.fetchval(
+            "select count(*) from objects where location_id = $1 and not is_standard", location_id
+        )
+    )
+
+
 async def insert_object(
     conn: Executor,
     location_id: str,

@@ -157,7 +157,8 @@ def cost(query: str, variables: dict | None = None) -> int:  # type: ignore[type
         ),
         (nested_relations(1, first=10), 10 + 100),
         (nested_relations(2, first=10), 10 + 100 + 1000),
-        ("{ objectSchemas { key } associations { id } }", 100),
+        # The lists without pages weigh what a location can hold: 103 objects, 1000 associations.
+        ("{ objectSchemas { key } associations { id } }", 1103),
         (
             '{ records(objectKey: "c", first: 4) { edges { node { ...R } } } }'
             " fragment R on Record { relations(first: 3) { edges { node { id } } } }",

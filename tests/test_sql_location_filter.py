@@ -55,6 +55,7 @@ EXCEPTIONS: dict[str, str] = {
 LOCATION_KEYED = (
     r"^insert into locations \(id, name\) values \(\$1, \$2\)",
     r"^select name from locations where id = \$1$",
+    r"^select 1 from locations where id = \$1 for no key update$",
 )
 
 

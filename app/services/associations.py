@@ -8,11 +8,12 @@ import asyncpg
 from app import ids, validation
 from app.auth import ASSOCIATIONS_READ, ASSOCIATIONS_WRITE, Principal
 from app.errors import BadUserInput, Conflict, Forbidden, LimitExceeded, NotFound
-from app.models import AssociationModel
+from app.models import MAX_ASSOCIATIONS, AssociationModel
 from app.services.objects import require_object
 from app.services.transactions import in_transaction
 from db import Database
 from db import associations as sql
+from db import locations as location_sql
 from db.database import Executor
 
 MAX_LIMIT = 1000
@@ -125,7 +126,17 @@ async def create_association(
         )
 
     async def work(conn: asyncpg.Connection) -> AssociationModel:
-        existing = await sql.lock_object_pair(conn, location, first_obj.key, second_obj.key)
+        # One lock on the location serialises its association creation, so both caps hold
+        # under any concurrency (and across a Citus cluster: a row lock, not an advisory one).
+        await location_sql.lock_location(conn, location)
+        existing, total = await sql.count_for_pair(conn, location, first_obj.key, second_obj.key)
+        if total >= MAX_ASSOCIATIONS:
+            raise LimitExceeded(
+                f"this location already has {MAX_ASSOCIATIONS} associations, the most one"
+                " location may define; delete one that is no longer used",
+                limit=MAX_ASSOCIATIONS,
+                limitName="associationsPerLocation",
+            )
         if existing >= MAX_PER_PAIR:
             raise LimitExceeded(
                 f"{first_obj.key} and {second_obj.key} already have {MAX_PER_PAIR}"

@@ -4,10 +4,11 @@ from typing import Any
 
 from app import ids, validation
 from app.auth import SCHEMA_READ, SCHEMA_WRITE, Principal
-from app.errors import Conflict, Forbidden, NotFound
-from app.models import CUSTOM_PREFIX, ObjectSchemaModel
+from app.errors import Conflict, Forbidden, LimitExceeded, NotFound
+from app.models import CUSTOM_PREFIX, MAX_CUSTOM_OBJECTS, ObjectSchemaModel
 from app.services.transactions import in_transaction
 from db import Database
+from db import locations as location_sql
 from db import objects as sql
 from db import records as record_sql
 from db.database import Executor
@@ -68,12 +69,25 @@ async def create_object_schema(
         or "name"
     )
     primary = display_property_key(primary, normalized)
-    row = await sql.insert_object(
-        db, principal.location_id, normalized, singular_label, plural_label, desc, primary
-    )
-    if row is None:
-        raise Conflict(f"an object with key {normalized!r} already exists", key=normalized)
-    return ObjectSchemaModel.from_row(row)
+    location = principal.location_id
+
+    async def work(conn: Any) -> ObjectSchemaModel:
+        await location_sql.lock_location(conn, location)  # the cap holds under concurrency
+        if await sql.count_custom_objects(conn, location) >= MAX_CUSTOM_OBJECTS:
+            raise LimitExceeded(
+                f"this location already has {MAX_CUSTOM_OBJECTS} custom objects, the most one"
+                " location may define",
+                limit=MAX_CUSTOM_OBJECTS,
+                limitName="customObjectsPerLocation",
+            )
+        row = await sql.insert_object(
+            conn, location, normalized, singular_label, plural_label, desc, primary
+        )
+        if row is None:
+            raise Conflict(f"an object with key {normalized!r} already exists", key=normalized)
+        return ObjectSchemaModel.from_row(row)
+
+    return await in_transaction(db, work)
 
 
 _UNSET: Any = object()

@@ -3,7 +3,8 @@ before it runs.
 
 Items: every list of objects multiplies what is below it: a connection by its `first` argument
 (its schema default, 50, where omitted), a plain list by the length of a list argument when it
-has one (`createRelations(input: [...])`) and by `DEFAULT_LIST_SIZE` otherwise. The cost is the
+has one (`createRelations(input: [...])`), by what a location can hold for the lists of its
+objects and associations (`LIST_BOUNDS`), and by `DEFAULT_LIST_SIZE` otherwise. The cost is the
 sum of those items over the operation, so a chain of nested connections costs `a + a*b + a*b*c`.
 
 Bytes: every leaf weighs what it can return at most — `properties` the record size bound,
@@ -45,6 +46,7 @@ from strawberry.extensions import SchemaExtension
 from app import validation
 from app.graphql.extensions._walk import fragments_of, operation_label
 from app.graphql.selection import included
+from app.models import MAX_ASSOCIATIONS, MAX_CUSTOM_OBJECTS, STANDARD_OBJECTS
 
 ENV_VAR = "RELATA_MAX_COST"
 BYTES_ENV_VAR = "RELATA_MAX_RESPONSE_BYTES"
@@ -59,6 +61,11 @@ SCALAR_BYTES = {"ID": 48, "Int": 24, "Float": 32, "Boolean": 24, "DateTime": 48}
 LEAF_BYTES = validation.MAX_LABEL * JSON_BYTES_PER_CHAR + 24
 # An object's key and braces.
 OBJECT_BYTES = 32
+# Lists without pages, by field: what a location can hold at most.
+LIST_BOUNDS = {
+    "objectSchemas": MAX_CUSTOM_OBJECTS + len(STANDARD_OBJECTS),
+    "associations": MAX_ASSOCIATIONS,
+}
 
 
 def leaf_bytes(max_record_bytes: int) -> dict[str, int]:
@@ -183,7 +190,7 @@ class _Estimator:
             return self.cost(children, named, size)
         below = self.cost(children, named, None)
         if is_list:
-            items = self._list_items(args, page)
+            items = LIST_BOUNDS.get(name) or self._list_items(args, page)
             return Estimate(items, OBJECT_BYTES) + below.times(items)
         return below + Estimate(0, OBJECT_BYTES)
 
