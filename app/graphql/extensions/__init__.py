@@ -18,6 +18,7 @@ from app.graphql.extensions.cost import CostLimiter, estimate_cost
 from app.graphql.extensions.depth import DepthLimiter
 from app.graphql.extensions.document_cache import DocumentCache
 from app.graphql.extensions.literals import LiteralValues
+from app.graphql.extensions.mutation_scopes import MutationReadScopes
 from app.graphql.extensions.operation_log import OPERATION_SCOPE_KEY, OperationLog
 from app.graphql.extensions.tokens import TokenLimiter
 
@@ -43,6 +44,8 @@ def hardening_extensions(settings: Settings) -> list[Callable[[], Any]]:
             max_response_bytes=settings.max_response_bytes,
             max_record_bytes=settings.max_record_bytes,
         ),
+        # A mutation whose selection the token may not read is refused before it changes anything.
+        MutationReadScopes,
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
@@ -56,6 +59,7 @@ __all__ = [
     "DepthLimiter",
     "DocumentCache",
     "LiteralValues",
+    "MutationReadScopes",
     "OperationLog",
     "TokenLimiter",
     "estimate_cost",
