@@ -3,7 +3,17 @@ the pre-shaped GraphQL path or a REST response. SECURITY.md ("Scopes") lists the
 
 from __future__ import annotations
 
-from app.auth import ASSOCIATIONS_READ, RECORDS_READ, RELATIONS_READ, SCHEMA_READ, Principal
+from app.auth import (
+    ASSOCIATIONS_READ,
+    ASSOCIATIONS_WRITE,
+    RECORDS_READ,
+    RECORDS_WRITE,
+    RELATIONS_READ,
+    RELATIONS_WRITE,
+    SCHEMA_READ,
+    SCHEMA_WRITE,
+    Principal,
+)
 from app.ids import Kind
 
 # A write scope grants the matching read (Principal.has_scope).
@@ -12,6 +22,12 @@ READ_SCOPE: dict[Kind, str] = {
     Kind.ASSOCIATION: ASSOCIATIONS_READ,
     Kind.RELATION: RELATIONS_READ,
     Kind.OBJECT: SCHEMA_READ,
+}
+WRITE_SCOPE: dict[Kind, str] = {
+    Kind.RECORD: RECORDS_WRITE,
+    Kind.ASSOCIATION: ASSOCIATIONS_WRITE,
+    Kind.RELATION: RELATIONS_WRITE,
+    Kind.OBJECT: SCHEMA_WRITE,
 }
 
 

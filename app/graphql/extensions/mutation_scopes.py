@@ -29,7 +29,7 @@ from graphql import (
 from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
-from app.access import READ_SCOPE
+from app.access import READ_SCOPE, WRITE_SCOPE
 from app.auth import Principal
 from app.graphql.extensions._walk import fragments_of
 from app.graphql.selection import included
@@ -67,8 +67,10 @@ class _Walk:
         schema: GraphQLSchema,
         fragments: dict[str, FragmentDefinitionNode],
         variables: dict[str, Any],
+        principal: Principal,
     ) -> None:
         self.schema, self.fragments, self.variables = schema, fragments, variables
+        self.principal = principal
         self.memo: dict[str, _Reads] = {}
 
     def reads(
@@ -92,7 +94,12 @@ class _Walk:
                 key = (selection.alias or selection.name).value
                 named = get_named_type(definition.type)
                 kind = _KIND_OF_FIELD.get((parent.name, selection.name.value)) or _kind_of(named)
-                if kind is not None:
+                if parent is self.schema.mutation_type and kind is not None:
+                    # What a mutation returns is read under its write scope, which grants the
+                    # read. Without it the mutation refuses itself, naming the write scope.
+                    if not self.principal.has_scope(WRITE_SCOPE[kind]):
+                        continue
+                elif kind is not None:
                     add(kind, (key,))
                 for k, path in self.reads(selection.selection_set, named, seen).items():
                     add(k, (key, *path))
@@ -134,7 +141,7 @@ class MutationReadScopes(SchemaExtension):
         schema = ctx.schema._schema
         root = schema.mutation_type
         assert root is not None
-        walk = _Walk(schema, fragments_of(document), ctx.variables or {})
+        walk = _Walk(schema, fragments_of(document), ctx.variables or {}, principal)
         reads = walk.reads(operation.selection_set, root, frozenset())
         for kind, path in reads.items():
             scope = READ_SCOPE[kind]
