@@ -9,9 +9,14 @@ suite runs on both."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -22,10 +27,11 @@ from app import ids
 from app.config import Settings
 from app.services.tokens import create_token
 from app.web import create_app
-from db import Database
-from db.migrate import apply_migrations, citus_role, migration_files
+from db import Database, migrate
+from db.migrate import SchemaBehind, apply_migrations, citus_role, migration_files
 from tests.assoc_support import assert_invariants
 from tests.helpers import Api
+from tests.test_cli import ROOT, free_port
 
 TABLES = ("api_tokens", "objects", "records", "associations", "relations", "relation_counters")
 
@@ -57,25 +63,52 @@ async def cluster(pg_dsn: str, db: Database) -> AsyncIterator[Cluster]:  # db: m
     yield Cluster(pg_dsn, [_with_port(pg_dsn, n["nodename"], n["nodeport"]) for n in nodes])
 
 
+# The application's tables as the catalog lists them: every ordinary (or partitioned) table in
+# schema public, without Citus' shards (placements the nodes hold under names like
+# records_102106) or any table an extension owns.
+APPLICATION_TABLES = """
+select c.relname::text from pg_class c
+ where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p')
+   and not relation_is_a_known_shard(c.oid)
+   and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass
+                    and d.objid = c.oid and d.deptype = 'e')
+ order by 1
+"""
+
+
 async def test_schema_is_distributed_by_location_in_one_group(cluster: Cluster) -> None:
+    """The rule for every migration: a table it creates is distributed by location_id in the one
+    colocation group (its `NNNN_name.citus.sql` companion says so), except `locations`
+    (distributed by id, in the same group) and `schema_migrations` (a reference table). The
+    tables come from the catalog, so a new table without a distribution step fails here."""
     conn = await asyncpg.connect(cluster.coordinator)
     try:
+        tables = [r[0] for r in await conn.fetch(APPLICATION_TABLES)]
         rows = await conn.fetch(
-            "select logicalrelid::text as tbl, partmethod,"
+            "select logicalrelid::text as tbl, partmethod::text as partmethod,"
             " column_to_column_name(logicalrelid, partkey) as col, colocationid"
             " from pg_dist_partition"
         )
     finally:
         await conn.close()
     by_table = {r["tbl"]: r for r in rows}
+    assert {*TABLES, "locations", "schema_migrations"} <= set(tables), tables
+    not_distributed = [t for t in tables if t not in by_table]
+    assert not not_distributed, (
+        f"tables not distributed: {not_distributed}; a migration creating a table needs a"
+        " .citus.sql companion distributing it by location_id (db/migrate.py)"
+    )
+    assert by_table["locations"]["partmethod"] == "h"
     assert by_table["locations"]["col"] == "id"
-    assert by_table["schema_migrations"]["partmethod"] in ("n", b"n")  # reference table
+    assert by_table["schema_migrations"]["partmethod"] == "n"  # reference table
     groups = {by_table["locations"]["colocationid"]}
-    for table in TABLES:
-        assert by_table[table]["partmethod"] in ("h", b"h"), table
+    for table in tables:
+        if table in ("locations", "schema_migrations"):
+            continue
+        assert by_table[table]["partmethod"] == "h", table
         assert by_table[table]["col"] == "location_id", table
         groups.add(by_table[table]["colocationid"])
-    assert len(groups) == 1
+    assert len(groups) == 1, {t: by_table[t]["colocationid"] for t in tables}
 
 
 @pytest.fixture
@@ -260,3 +293,113 @@ async def test_a_worker_never_migrates_and_sees_the_schema_version(cluster: Clus
     finally:
         await conn.close()
     assert versions == {v for v, _ in migration_files()}
+
+
+async def test_a_worker_refuses_code_newer_than_the_schema(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Code shipping a migration the coordinator has not applied yet, started against a worker:
+    apply_migrations (what `relata serve` runs first) refuses, naming the missing version, and
+    writes nothing."""
+    future = "9999_not_applied_yet"
+    files = migration_files()
+    monkeypatch.setattr(migrate, "migration_files", lambda: [*files, (future, "select 1")])
+    with pytest.raises(SchemaBehind) as refused:
+        await apply_migrations(cluster.workers[0])
+    assert str(refused.value) == (
+        f"connected to a Citus worker whose schema lacks migrations {future}:"
+        " run `relata migrate` against the coordinator first"
+    )
+    conn = await asyncpg.connect(cluster.coordinator)
+    try:
+        versions = {r["version"] for r in await conn.fetch("select version from schema_migrations")}
+    finally:
+        await conn.close()
+    assert versions == {v for v, _ in files}
+
+
+async def test_a_worker_reads_the_version_from_the_reference_table(cluster: Cluster) -> None:
+    """The check reads the worker's placement of schema_migrations: with the latest row deleted
+    (in a transaction rolled back, so the cluster is left as it was), the worker is behind."""
+    latest = migration_files()[-1][0]
+    conn = await asyncpg.connect(cluster.workers[-1])
+    try:
+        assert await citus_role(conn) == "worker"
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            assert await conn.execute(
+                "delete from schema_migrations where version = $1", latest
+            ) == "DELETE 1"  # fmt: skip
+            with pytest.raises(SchemaBehind, match=f"lacks migrations {latest}: run `relata"):
+                await migrate._check_worker_schema(conn)
+        finally:
+            await tx.rollback()
+        await migrate._check_worker_schema(conn)  # current again
+    finally:
+        await conn.close()
+
+
+async def test_relata_serve_on_a_worker_answers_without_migrating(
+    cluster: Cluster, db: Database, tmp_path: Path
+) -> None:
+    """A real `relata serve` process pointed at a worker starts, is ready and answers GraphQL
+    with a token created through the coordinator; schema_migrations is untouched."""
+    worker = cluster.workers[-1]
+    location = f"cz-{uuid.uuid4().hex[:10]}"
+    token = await create_token(db, location, "admin")
+    read_versions = "select version, applied_at from schema_migrations order by version"
+    conn = await asyncpg.connect(worker)
+    try:
+        before = [tuple(r) for r in await conn.fetch(read_versions)]
+    finally:
+        await conn.close()
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": worker,
+        "RELATA_PORT": str(port),
+        "RELATA_DATA_DIR": str(tmp_path / "data"),
+        "RELATA_RATE_LIMIT_PER_SECOND": "0",
+    }
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "app.cli", "serve", "--log-level", "warning",
+            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+            deadline = time.monotonic() + 60
+            ready = None
+            while time.monotonic() < deadline and proc.returncode is None:
+                try:
+                    ready = await http.get("/readyz")
+                    if ready.status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.2)
+            assert ready is not None and ready.status_code == 200, log.read_text()
+            r = await http.post(
+                "/graphql",
+                json={"query": "{ viewer { role } }"},
+                headers={"authorization": f"Bearer {token}"},
+            )
+            assert r.status_code == 200, r.text
+            assert r.json() == {"data": {"viewer": {"role": "ADMIN"}}}
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 30)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+    assert "Traceback" not in log.read_text(), log.read_text()
+    conn = await asyncpg.connect(worker)
+    try:
+        assert [tuple(r) for r in await conn.fetch(read_versions)] == before
+    finally:
+        await conn.close()

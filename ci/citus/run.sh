@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Citus CI job: build Citus (cached), start a coordinator + 2 workers, run the whole suite
-# against the coordinator, then fail on any tenant-table statement that was not a router query.
+# against the coordinator, then fail on any tenant-table statement (on any node) that was not a
+# router query.
 set -uo pipefail
 
 usage() {
@@ -14,8 +15,8 @@ usage: ci/citus/run.sh [--keep] [--help] [PYTEST_ARGS...]
   4. pytest -q PYTEST_ARGS          TEST_DATABASE_URL=<coordinator>, multi-shard statements fail
   5. ci/citus/cluster.py check-router
                                     fails listing tenant-table statements without a partition
-                                    key in citus_stat_statements (multi-shard / pulled to the
-                                    coordinator)
+                                    key in citus_stat_statements of any node (multi-shard /
+                                    pulled to the coordinator)
   6. on failure, a summary of the ERRORs the nodes logged
   7. the cluster is stopped and deleted, whatever happened; the nodes' server logs are kept in
      $RELATA_CITUS_LOG_DIR (default: the cluster directory + ".logs"). --keep leaves the
