@@ -345,17 +345,22 @@ class Watchdog:
     async def _run(self) -> None:
         while True:
             answered = await self.ping()
-            if not answered and self.healthy:
-                self.healthy = False
+            if not answered:
+                # Cut on every unanswered ping, not only the first: a request that had passed
+                # the health check before it may have checked a connection out since.
                 cut = list(self.db.busy)
-                log.error(
-                    "database stalled (no answer in %.1f s); cutting %d busy connections",
-                    self.timeout,
-                    len(cut),
-                )
+                if self.healthy:
+                    log.error(
+                        "database stalled (no answer in %.1f s); cutting %d busy connections",
+                        self.timeout,
+                        len(cut),
+                    )
+                elif cut:
+                    log.warning("database still stalled; cutting %d busy connections", len(cut))
+                self.healthy = False
                 for conn in cut:
                     conn.terminate()
-            elif answered and not self.healthy:
+            elif not self.healthy:
                 log.warning("database answering again")
                 self.healthy = True
             await asyncio.sleep(self.interval)

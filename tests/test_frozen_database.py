@@ -179,3 +179,37 @@ async def test_frozen_database_is_answered_within_the_pool_timeout(
 def test_postgres_pids_finds_the_backends(own_pg: OwnPostgres) -> None:  # noqa: F811
     pids = postgres_pids(_pgdata(own_pg))
     assert len(pids) > 1  # the postmaster and its background workers
+
+
+async def test_a_connection_checked_out_during_a_stall_is_cut_too(
+    own_pg: OwnPostgres,  # noqa: F811
+) -> None:
+    """A request that passed the health check just before the stall was declared may get its
+    connection after the watchdog's first cut: the next unanswered ping cuts it as well, so its
+    statement fails within a ping round instead of waiting out the 30 s command timeout."""
+    from db.database import Database, Watchdog
+
+    db = await Database.connect(own_pg.dsn, min_size=2, max_size=4, acquire_timeout=2.0)
+    db.watchdog = Watchdog(db, own_pg.dsn, interval=0.3, timeout=0.7)
+    db.watchdog.start()
+    try:
+        with Frozen(_pgdata(own_pg)):
+            deadline = time.monotonic() + 5
+            while db.watchdog.healthy and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert not db.watchdog.healthy, "the watchdog never saw the stall"
+            # What Database._checked_out does once past its health check: an idle pooled
+            # connection is handed out at once, and counted busy.
+            async with db.pool.acquire() as conn:
+                db.busy.add(conn)
+                started = time.monotonic()
+                try:
+                    await asyncio.wait_for(conn.fetchval("select 1"), 5)
+                    raise AssertionError("a frozen database answered")
+                except (asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.InterfaceError):
+                    pass
+                finally:
+                    db.busy.discard(conn)
+                assert time.monotonic() - started < 0.3 + 0.7 + SLACK
+    finally:
+        await db.close()
