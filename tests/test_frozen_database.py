@@ -195,7 +195,7 @@ async def test_a_connection_checked_out_during_a_stall_is_cut_too(
     try:
         with Frozen(_pgdata(own_pg)):
             deadline = time.monotonic() + 5
-            while db.watchdog.healthy and time.monotonic() < deadline:
+            while db.watchdog.healthy and time.monotonic() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
             assert not db.watchdog.healthy, "the watchdog never saw the stall"
             # What Database._checked_out does once past its health check: an idle pooled
