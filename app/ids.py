@@ -56,11 +56,11 @@ def encode_cursor(value: uuid.UUID | object) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> uuid.UUID | None:
+def decode_cursor(cursor: str | None, field: str = "after") -> uuid.UUID | None:
     if cursor is None:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         return uuid.UUID(bytes=raw)
     except (ValueError, binascii.Error, TypeError):
-        raise BadUserInput(f"cursor {cursor!r} is not valid", field="after") from None
+        raise BadUserInput(f"cursor {cursor!r} is not valid", field=field) from None

@@ -167,11 +167,13 @@ class RelationModel:
 
 @dataclass(frozen=True)
 class Page:
-    """A keyset page: items plus whether more follow, and the total when it was asked for."""
+    """A keyset page: items (ascending) plus whether more follow and precede them (as Relay's
+    pageInfo reports it, app.pagination), and the total when it was asked for."""
 
     items: list[Any]
     has_next: bool
     total: int | None = None
+    has_previous: bool = False
 
 
 @dataclass(frozen=True)

@@ -319,11 +319,12 @@ def decode_json(
     return value
 
 
-def page_size(first: int | None) -> int:
+def page_size(first: int | None, field: str = "first") -> int:
+    """A connection's page size (`first`, or `last` backward): DEFAULT_PAGE when not given."""
     if first is None:
         return DEFAULT_PAGE
     if first < 0 or first > MAX_PAGE:
-        raise BadUserInput(f"first must be between 0 and {MAX_PAGE}", field="first")
+        raise BadUserInput(f"{field} must be between 0 and {MAX_PAGE}", field=field)
     return first
 
 

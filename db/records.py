@@ -111,10 +111,14 @@ async def list_records(
     with_total: bool,
     offset: int = 0,
     order: tuple[str, bool] | None = None,
+    before: uuid.UUID | None = None,
+    backward: bool = False,
 ) -> tuple[list[asyncpg.Record], int | None]:
-    """One keyset page (ordered by id, which is time-ordered uuidv7) plus the total if asked.
-    `order` (a column of SORTABLE, descending?) sorts by it instead, then by id; with it or an
-    `offset`, pages are taken by offset (`after` is for the id order)."""
+    """One keyset page (ordered by id, which is time-ordered uuidv7) plus the total if asked:
+    the first `limit + 1` records after `after` and before `before` (both exclusive), or with
+    `backward` the last ones, in descending order. `order` (a column of SORTABLE, descending?)
+    sorts by it instead, then by id; with it or an `offset`, pages are taken by offset (the
+    cursors are for the id order)."""
     conditions = ["r.location_id = $1", "r.object_key = $2"]
     args: list[Any] = [location_id, object_key]
     if query:
@@ -141,8 +145,11 @@ async def list_records(
     if after is not None:
         page_args.append(after)
         page_where += f" and r.id > ${len(page_args)}"
+    if before is not None:
+        page_args.append(before)
+        page_where += f" and r.id < ${len(page_args)}"
     page_args.append(limit + 1)
-    order_by = "r.id"
+    order_by = "r.id desc" if backward else "r.id"
     if order is not None:
         column, descending = order
         direction = " desc" if descending else ""

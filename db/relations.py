@@ -139,13 +139,15 @@ RELATED_COLUMN_GROUPS = frozenset(
 )
 
 
-def _branch(parent_column: str, other_column: str, side: int, filters: str, after: str) -> str:
+def _branch(
+    parent_column: str, other_column: str, side: int, filters: str, bounds: str, direction: str
+) -> str:
     return (
         f"(select rel.id as rel_id, rel.association_id, rel.first_record_id,"
         f" rel.second_record_id, rel.created_at as rel_created_at,"
         f" rel.{other_column} as other_id, {side} as parent_side"
         f" from relations rel where rel.location_id = $1 and rel.{parent_column} = p.parent_id"
-        f"{filters}{after} order by rel.id limit $3)"
+        f"{filters}{bounds} order by rel.id{direction} limit $3)"
     )
 
 
@@ -214,16 +216,24 @@ async def related_pages(
     object_key: str | None,
     with_total: bool,
     columns: frozenset[str] | None = None,
+    before: uuid.UUID | None = None,
+    backward: bool = False,
 ) -> list[asyncpg.Record]:
-    """One statement for every parent: each parent's first `limit + 1` relations after `after`,
-    with the related record and the association joined in, ordered by parent then relation id.
-    Each parent is paginated on its own (a LATERAL per parent over two index-ordered scans), so
-    siblings never truncate one another. `columns` picks optional column groups (None: all)."""
+    """One statement for every parent: each parent's first `limit + 1` relations after `after`
+    and before `before` (both exclusive), or with `backward` its last ones, with the related
+    record and the association joined in, ordered by parent then relation id (descending when
+    `backward`). Each parent is paginated on its own (a LATERAL per parent over two
+    index-ordered scans, read backward when `backward`), so siblings never truncate one another.
+    `columns` picks optional column groups (None: all)."""
     args: list[Any] = [location_id, parent_ids, limit + 1]
-    after_sql = ""
+    bounds = ""
     if after is not None:
         args.append(after)
-        after_sql = f" and rel.id > ${len(args)}"
+        bounds += f" and rel.id > ${len(args)}"
+    if before is not None:
+        args.append(before)
+        bounds += f" and rel.id < ${len(args)}"
+    direction = " desc" if backward else ""
     placeholders: dict[str, str] = {}
     for name, value in (
         ("association_id", association_id),
@@ -247,13 +257,13 @@ async def related_pages(
         f"select {_related_columns(columns)}{total_sql}"
         " from unnest($2::uuid[]) as p(parent_id)"
         " left join lateral (select * from ("
-        + _branch("first_record_id", "second_record_id", 1, f1, after_sql)
+        + _branch("first_record_id", "second_record_id", 1, f1, bounds, direction)
         + " union all "
-        + _branch("second_record_id", "first_record_id", 2, f2, after_sql)
-        + ") both_sides order by rel_id limit $3) x on true"
+        + _branch("second_record_id", "first_record_id", 2, f2, bounds, direction)
+        + f") both_sides order by rel_id{direction} limit $3) x on true"
         " left join records r on r.location_id = $1 and r.id = x.other_id"
         " left join associations a on a.location_id = $1 and a.id = x.association_id"
-        " order by p.parent_id, x.rel_id"
+        f" order by p.parent_id, x.rel_id{direction}"
     )
     return await conn.fetch(sql, *args)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import strawberry
 
 from app.graphql import shaping
+from app.graphql.arguments import page_args
 from app.graphql.context import Info
 from app.graphql.types import (
     CreateRecordInput,
@@ -35,25 +36,30 @@ async def records(
     after: str | None = None,
     query: str | None = None,
     related_to: RelatedToInput | None = None,
+    last: int | None = None,
+    before: str | None = None,
 ) -> RecordConnection:
     ctx = info.context
     plans = shaping.plan_records(info)
+    first, last = page_args(info, first, last)
     page = await service.list_records(
         ctx.db,
         ctx.principal,
         object_key,
         first=first,
         after=after,
+        last=last,
+        before=before,
         query=query,
         related_to=None if related_to is None else related_to.record_id,
         association_id=None if related_to is None else related_to.association_id,
         with_total=selects_field(info, "totalCount"),
     )
     if plans is not None:
-        shaped = await shaping.shape_records(info, plans, page, after)
+        shaped = await shaping.shape_records(info, plans, page)
         if shaped is not None:
             return shaped  # type: ignore[return-value]  # passed through by the executor
-    return RecordConnection.from_page(page, after)
+    return RecordConnection.from_page(page)
 
 
 async def create_record(info: Info, input: CreateRecordInput) -> Record:

@@ -80,6 +80,8 @@ def test_traversal_connection():
         "objectKey",
         "first",
         "after",
+        "last",
+        "before",
     }
     first = S.get_type("Record").fields["relations"].args["first"]
     assert str(first.type) == "Int" and first.default_value == 50
@@ -100,7 +102,9 @@ def test_queries():
         "associationByKey",
     } <= fields("Query")
     assert {"location", "role", "scopes"} <= fields("Viewer")
-    assert {"objectKey", "first", "after", "query", "relatedTo"} <= args("Query", "records")
+    assert {"objectKey", "first", "after", "query", "relatedTo", "last", "before"} <= args(
+        "Query", "records"
+    )
     assert set(S.get_type("RelatedToInput").fields) == {"recordId", "associationId"}
     assert args("Query", "objectSchema") == {"key"}
     assert args("Query", "associations") == {"objectKey"}

@@ -175,6 +175,45 @@ def test_cost_estimates(query, expected):
     assert cost(query) == expected
 
 
+@pytest.mark.parametrize(
+    ("query", "variables", "expected"),
+    [
+        # `last` counts like `first`; `first` left at its default (50) beside it does not.
+        ('{ records(objectKey: "c", last: 10) { edges { node { id } } } }', None, 10),
+        (
+            '{ records(objectKey: "c", last: 4) { edges { node {'
+            " relations(last: 3) { edges { node { id } } } } } } }",
+            None,
+            4 + 12,
+        ),
+        (
+            'query($n: Int, $f: Int) { records(objectKey: "c", first: $f, last: $n) {'
+            " edges { node { id } } } }",
+            {"n": 7},
+            7,
+        ),
+        # A `first` given beside `last` (refused when it runs) counts the larger page.
+        ('{ records(objectKey: "c", first: 400, last: 2) { edges { node { id } } } }', None, 400),
+        ('{ records(objectKey: "c", first: 2, last: 300) { edges { node { id } } } }', None, 300),
+        ('{ records(objectKey: "c", last: null) { edges { node { id } } } }', None, 50),
+    ],
+)
+def test_cost_counts_last_like_first(query, variables, expected):
+    assert cost(query, variables) == expected
+
+
+async def test_cost_budget_refuses_large_backward_pages(tenant):
+    base = await baseline_statements(tenant.user)
+    # 500 + 500*500 + 500*500*2 = 750,500 items.
+    query = (
+        '{ records(objectKey: "contact", last: 500) { edges { node { relations(last: 500) {'
+        " edges { node { relations(last: 2) { edges { node { id } } } } } } } } } }"
+    )
+    r = await tenant.user.gql(query)
+    assert_refused(r, "cost", "750500", "`first` or `last`")
+    assert r.statements == base
+
+
 def test_cost_of_list_arguments():
     query = (
         "mutation($i: [CreateRelationInput!]!) { createRelations(input: $i) {"

@@ -34,6 +34,16 @@ NESTED = """
 }
 """
 
+# The same traversal read backward: the last page of every parent at each level.
+NESTED_BACKWARD = """
+{
+  records(objectKey: "company", last: 100) {
+    edges { node { relations(last: 10) { pageInfo { hasPreviousPage startCursor } edges { node {
+      relations(last: 10) { edges { node { id } label } } } } } } }
+  }
+}
+"""
+
 NESTED_WITH_TOTALS = """
 {
   records(objectKey: "company", first: 100) {
@@ -115,6 +125,22 @@ async def test_nested_traversal_costs_the_same_for_any_n(db, tenant, n, path):
     # 1 relations of all n companies (level 1: one statement for every parent)
     # 1 relations of all 3n contacts (level 2: one statement for every parent)
     assert r.statements == 4
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("n", [5, 50])
+async def test_backward_traversal_costs_what_forward_costs(db, tenant, n, path):
+    await graph(db, tenant, n)
+    forward = await run(tenant.user, path, NESTED)
+    backward = await run(tenant.user, path, NESTED_BACKWARD)
+    edges = backward.data["records"]["edges"]
+    assert len(edges) == n
+    assert all(len(e["node"]["relations"]["edges"]) == 3 for e in edges)
+    inner = edges[0]["node"]["relations"]["edges"][0]["node"]["relations"]["edges"]
+    assert sorted(x["label"] for x in inner) == ["Colleague", "Colleague", "Employer"]
+    # Backward pages are one statement per level too (each parent's page read by the same
+    # LATERAL, scanning the indexes backward).
+    assert backward.statements == forward.statements == 4
 
 
 @pytest.mark.parametrize("path", PATHS)

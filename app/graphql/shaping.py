@@ -192,7 +192,6 @@ class FieldPlan:
     name: str
     children: dict[str, list[FieldPlan]] = field(default_factory=dict)
     query: RelatedQuery | None = None
-    after: str | None = None
 
     def child(self, type_name: str) -> list[FieldPlan]:
         return self.children.get(type_name, [])
@@ -254,24 +253,27 @@ class Planner:
         elif child_type is not None:
             plan.children = {child_type: self.plan(child_type, nodes)}
         if name == "relations":
-            plan.query, plan.after = self._related_query(nodes[0], plan)
+            plan.query = self._related_query(nodes[0], plan)
         self._memo[memo_key] = plan
         return plan
 
-    def _related_query(self, node: FieldNode, plan: FieldPlan) -> tuple[RelatedQuery, str | None]:
+    def _related_query(self, node: FieldNode, plan: FieldPlan) -> RelatedQuery:
         args: dict[str, Any] = {}
         for arg in node.arguments or ():
             value = value_from_ast_untyped(arg.value, self.variables)
             if value is not None and value is not Undefined:
                 args[arg.name.value] = value
-        known = {"associationId", "associationKey", "objectKey", "first", "after"}
+        known = {"associationId", "associationKey", "objectKey", "first", "after", "last", "before"}
         if set(args) - known:
             raise Unsupported("unknown argument")
         wants_total = any(p.name == "totalCount" for p in plan.child("RelationConnection"))
         try:
             query = relation_service.related_query(
+                # Only what the request gave: `first` left at its default is absent here.
                 first=args.get("first"),
                 after=args.get("after"),
+                last=args.get("last"),
+                before=args.get("before"),
                 association_id=args.get("associationId"),
                 association_key=args.get("associationKey"),
                 object_key=args.get("objectKey"),
@@ -280,7 +282,7 @@ class Planner:
         except AppError as exc:
             # Ordinary execution reports it at the right path.
             raise Unsupported("invalid arguments") from exc
-        return dataclasses.replace(query, columns=_column_groups(plan)), args.get("after")
+        return dataclasses.replace(query, columns=_column_groups(plan))
 
     def _applies(self, condition: NamedTypeNode | None, type_name: str) -> bool:
         if condition is None or condition.name.value == type_name:
@@ -383,7 +385,7 @@ class Shaper:
         for p in plans[type_name]:
             if p.name == "relations":
                 out[p.key] = self.relation_connection(
-                    self.pages[(id(p), r["r_id"])], p.child("RelationConnection"), p.after
+                    self.pages[(id(p), r["r_id"])], p.child("RelationConnection")
                 )
             elif p.name == "__typename":
                 out[p.key] = type_name
@@ -391,14 +393,12 @@ class Shaper:
                 out[p.key] = scalars[p.name](r)
         return out
 
-    def relation_connection(
-        self, page: Page, plans: list[FieldPlan], after: str | None
-    ) -> dict[str, Any]:
-        return self.connection(page.items, "rel_id", page, plans, after, "Relation")
+    def relation_connection(self, page: Page, plans: list[FieldPlan]) -> dict[str, Any]:
+        return self.connection(page.items, "rel_id", page, plans, "Relation")
 
-    def record_connection(self, page: Page, plans: list[FieldPlan], after: str | None) -> Any:
+    def record_connection(self, page: Page, plans: list[FieldPlan]) -> Any:
         rows = [_model_row(m) for m in page.items]
-        return self.connection(rows, "r_id", page, plans, after, "Record")
+        return self.connection(rows, "r_id", page, plans, "Record")
 
     def connection(
         self,
@@ -406,7 +406,6 @@ class Shaper:
         cursor_column: str,
         page: Page,
         plans: list[FieldPlan],
-        after: str | None,
         kind: str,
     ) -> dict[str, Any]:
         """A `<kind>Connection`: edges (each row an edge), pageInfo, totalCount."""
@@ -421,7 +420,7 @@ class Shaper:
                     for r, c in zip(rows, cursors, strict=True)
                 ]
             elif p.name == "pageInfo":
-                out[p.key] = _page_info(p.child("PageInfo"), cursors, page.has_next, after)
+                out[p.key] = _page_info(p.child("PageInfo"), cursors, page)
             elif p.name == "totalCount":
                 out[p.key] = page.total or 0
             else:
@@ -466,12 +465,10 @@ def _flat(
     return {p.key: type_name if p.name == "__typename" else fields[p.name](model) for p in plans}
 
 
-def _page_info(
-    plans: list[FieldPlan], cursors: list[str], has_next: bool, after: str | None
-) -> dict[str, Any]:
+def _page_info(plans: list[FieldPlan], cursors: list[str], page: Page) -> dict[str, Any]:
     values = {
-        "hasNextPage": has_next,
-        "hasPreviousPage": after is not None,
+        "hasNextPage": page.has_next,
+        "hasPreviousPage": page.has_previous,
         "startCursor": cursors[0] if cursors else None,
         "endCursor": cursors[-1] if cursors else None,
         "__typename": "PageInfo",
@@ -513,9 +510,7 @@ def _can_read(info: Info, plans: Iterable[FieldPlan]) -> bool:
     return all(can_read(principal, kind) for kind in _entities(plans))
 
 
-async def shape_records(
-    info: Info, plans: list[FieldPlan], page: Page, after: str | None
-) -> Shaped | None:
+async def shape_records(info: Info, plans: list[FieldPlan], page: Page) -> Shaped | None:
     if not _can_read(info, plans):
         return None
     shaper = Shaper(info)
@@ -523,7 +518,7 @@ async def shape_records(
     for node_plans in _node_plans(plans, "RecordEdge"):
         if roots and any(_relations_used(v) for v in node_plans.values()):
             await shaper.load(roots, node_plans)
-    return Shaped(shaper.record_connection(page, plans, after))
+    return Shaped(shaper.record_connection(page, plans))
 
 
 async def shape_record(

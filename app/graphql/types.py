@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 
 from app import ids
 from app.access import require_read
+from app.graphql.arguments import page_args
 from app.graphql.context import Info
 from app.models import (
     AssociationModel,
@@ -29,18 +30,28 @@ class Node:
     id: strawberry.ID
 
 
-@strawberry.type
+@strawberry.type(
+    description="Where a page lies in its connection (Relay cursor connections). Edges are in"
+    " ascending order both ways; page forward with `first`/`after` from `endCursor`, backward"
+    " with `last`/`before` from `startCursor`."
+)
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(
+        description="Forward (`first`): whether more items follow this page. Backward (`last`):"
+        " whether `before` was given (items exist at or after that cursor)."
+    )
+    has_previous_page: bool = strawberry.field(
+        description="Backward (`last`): whether more items precede this page. Forward"
+        " (`first`): whether `after` was given (items exist at or before that cursor)."
+    )
+    start_cursor: str | None = strawberry.field(description="The first edge's cursor.")
+    end_cursor: str | None = strawberry.field(description="The last edge's cursor.")
 
 
-def page_info(cursors: list[str], has_next: bool, after: str | None) -> PageInfo:
+def page_info(cursors: list[str], page: Page) -> PageInfo:
     return PageInfo(
-        has_next_page=has_next,
-        has_previous_page=after is not None,
+        has_next_page=page.has_next,
+        has_previous_page=page.has_previous,
         start_cursor=cursors[0] if cursors else None,
         end_cursor=cursors[-1] if cursors else None,
     )
@@ -111,7 +122,8 @@ class Record(Node):
 
     @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry's overloads
         description="Records related to this one, each with its role label; keyset-paginated"
-        " per record."
+        " per record, forward (`first`, after the cursor `after`) or backward (`last`, before"
+        " the cursor `before`; not with `first`)."
     )
     async def relations(
         self,
@@ -121,12 +133,17 @@ class Record(Node):
         object_key: str | None = None,
         first: int | None = 50,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> RelationConnection:
         ctx = info.context
         require_read(ctx.principal, ids.Kind.RELATION)
+        first, last = page_args(info, first, last)
         q = relation_service.related_query(
             first=first,
             after=after,
+            last=last,
+            before=before,
             association_id=association_id,
             association_key=association_key,
             object_key=object_key,
@@ -134,7 +151,7 @@ class Record(Node):
         )
         page = await ctx.loaders.related.load((self.model.uid, q))
         ctx.loaders.prime_page(page)
-        return RelationConnection.from_page(page, after)
+        return RelationConnection.from_page(page)
 
 
 def text_property(properties: dict[str, Any], name: str) -> str | None:
@@ -368,11 +385,11 @@ class RelationConnection:
     )
 
     @classmethod
-    def from_page(cls, page: Page, after: str | None) -> RelationConnection:
+    def from_page(cls, page: Page) -> RelationConnection:
         edges = [RelationEdge.from_edge(e) for e in page.items]
         return cls(
             edges=edges,
-            page_info=page_info([e.cursor for e in edges], page.has_next, after),
+            page_info=page_info([e.cursor for e in edges], page),
             total_count=page.total or 0,
         )
 
@@ -390,14 +407,14 @@ class RecordConnection:
     total_count: int
 
     @classmethod
-    def from_page(cls, page: Page, after: str | None) -> RecordConnection:
+    def from_page(cls, page: Page) -> RecordConnection:
         edges = [
             RecordEdge(cursor=ids.encode_cursor(m.uid), node=record_from_model(m))
             for m in page.items
         ]
         return cls(
             edges=edges,
-            page_info=page_info([e.cursor for e in edges], page.has_next, after),
+            page_info=page_info([e.cursor for e in edges], page),
             total_count=page.total or 0,
         )
 

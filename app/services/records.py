@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from app import ids, validation
+from app import ids, pagination, validation
 from app.auth import RECORDS_READ, RECORDS_WRITE, RELATIONS_READ, Principal
 from app.errors import BadUserInput, NotFound
 from app.models import STANDARD_OBJECTS, Page, RecordModel
@@ -134,19 +134,23 @@ async def list_records(
     with_total: bool = False,
     offset: int = 0,
     sort: tuple[str, bool] | None = None,
+    last: int | None = None,
+    before: str | None = None,
 ) -> Page:
-    """A page of an object's records: by id after the cursor `after` (keyset), or, with `sort`
-    (a key of db.records.SORTABLE, descending?) or an `offset` of at most MAX_OFFSET, by
-    offset."""
+    """A page of an object's records: by id, forward (`first` after the cursor `after`) or
+    backward (`last` before the cursor `before`), keyset (app.pagination); or, with `sort` (a
+    key of db.records.SORTABLE, descending?) or an `offset` of at most MAX_OFFSET, by offset
+    (forward only)."""
     principal.require(RECORDS_READ)
-    limit = validation.page_size(first)
+    win = pagination.window(first=first, after=after, last=last, before=before)
+    if win.backward and (sort is not None or offset):
+        raise BadUserInput("a sorted or offset page is read forward", field="last")
     if not 0 <= offset <= MAX_OFFSET:
         raise BadUserInput(f"at most the first {MAX_OFFSET} records can be paged to", field="page")
     if sort is not None and sort[0] not in sql.SORTABLE:
         raise BadUserInput(
             f"records can be sorted by {', '.join(sql.SORTABLE)}, not {sort[0]!r}", field="sort"
         )
-    cursor = ids.decode_cursor(after)
     key = validation.normalize_object_key(object_key)
     related_uid: uuid.UUID | None = None
     association_uid: uuid.UUID | None = None
@@ -162,8 +166,10 @@ async def list_records(
         db,
         principal.location_id,
         key,
-        limit=limit,
-        after=cursor,
+        limit=win.size,
+        after=win.after,
+        before=win.before,
+        backward=win.backward,
         query=search,
         related_to=related_uid,
         association_id=association_uid,
@@ -180,8 +186,7 @@ async def list_records(
             and await sql.get_record(db, principal.location_id, related_uid) is None
         ):
             raise record_not_found(str(related_to))
-    items = [RecordModel.from_row(r) for r in rows[:limit]]
-    return Page(items=items, has_next=len(rows) > limit, total=total)
+    return win.page([RecordModel.from_row(r) for r in rows], total)
 
 
 async def get_record_of_object(

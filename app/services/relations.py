@@ -8,10 +8,11 @@ from typing import Any
 
 import asyncpg
 
-from app import ids, validation
+from app import ids, pagination, validation
 from app.auth import RELATIONS_READ, RELATIONS_WRITE, Principal
 from app.errors import BadUserInput, NotFound
 from app.models import AssociationModel, Page, RecordModel, RelatedEdge, RelationModel
+from app.pagination import Window
 from app.services import counters
 from app.services.transactions import in_transaction
 from db import Database
@@ -178,8 +179,7 @@ async def delete_relations(
 class RelatedQuery:
     """The arguments of `Record.relations`, minus the parent: parents sharing one are batched."""
 
-    first: int
-    after: uuid.UUID | None = None
+    window: Window
     association_id: uuid.UUID | None = None
     association_key: str | None = None
     object_key: str | None = None
@@ -196,10 +196,11 @@ def related_query(
     association_key: str | None,
     object_key: str | None,
     with_total: bool,
+    last: int | None = None,
+    before: str | None = None,
 ) -> RelatedQuery:
     return RelatedQuery(
-        first=validation.page_size(first),
-        after=ids.decode_cursor(after),
+        window=pagination.window(first=first, after=after, last=last, before=before),
         association_id=(
             None
             if association_id is None
@@ -228,8 +229,10 @@ async def related_rows(
         db,
         principal.location_id,
         parent_ids,
-        limit=q.first,
-        after=q.after,
+        limit=q.window.size,
+        after=q.window.after,
+        before=q.window.before,
+        backward=q.window.backward,
         association_id=q.association_id,
         association_key=q.association_key,
         object_key=q.object_key,
@@ -244,10 +247,7 @@ async def related_rows(
             totals[parent] = int(r["total"])
         if r["rel_id"] is not None:
             grouped[parent].append(r)
-    return {
-        p: Page(items=rs[: q.first], has_next=len(rs) > q.first, total=totals.get(p))
-        for p, rs in grouped.items()
-    }
+    return {p: q.window.page(rs, totals.get(p)) for p, rs in grouped.items()}
 
 
 async def related_pages(

@@ -2,10 +2,11 @@
 before it runs.
 
 Items: every list of objects multiplies what is below it: a connection by its `first` argument
-(its schema default, 50, where omitted), a plain list by the length of a list argument when it
-has one (`createRelations(input: [...])`), by what a location can hold for the lists of its
-objects and associations (`LIST_BOUNDS`), and by `DEFAULT_LIST_SIZE` otherwise. The cost is the
-sum of those items over the operation, so a chain of nested connections costs `a + a*b + a*b*c`.
+(its schema default, 50, where omitted) or its `last` argument (backward pages), a plain list
+by the length of a list argument when it has one (`createRelations(input: [...])`), by what a
+location can hold for the lists of its objects and associations (`LIST_BOUNDS`), and by
+`DEFAULT_LIST_SIZE` otherwise. The cost is the sum of those items over the operation, so a chain
+of nested connections costs `a + a*b + a*b*c`.
 
 Bytes: every leaf weighs what it can return at most — `properties` the record size bound,
 text read from properties the string bound, other scalars a small constant — times how many
@@ -44,6 +45,7 @@ from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
 from app import validation
+from app.graphql.arguments import given
 from app.graphql.extensions._walk import fragments_of, operation_label
 from app.graphql.selection import included
 from app.models import MAX_ASSOCIATIONS, MAX_CUSTOM_OBJECTS, STANDARD_OBJECTS
@@ -184,15 +186,22 @@ class _Estimator:
             return leaf.times(self._list_items(args, page)) if is_list else leaf
         children = [n.selection_set for n in nodes if n.selection_set is not None]
         if "first" in definition.args:
-            first = args.get("first")
-            size = DEFAULT_LIST_SIZE if not isinstance(first, int) else max(first, 0)
             # The connection object itself is one per parent; its edges carry `size` items.
-            return self.cost(children, named, size)
+            return self.cost(children, named, self._page_size(args, nodes[0]))
         below = self.cost(children, named, None)
         if is_list:
             items = LIST_BOUNDS.get(name) or self._list_items(args, page)
             return Estimate(items, OBJECT_BYTES) + below.times(items)
         return below + Estimate(0, OBJECT_BYTES)
+
+    def _page_size(self, args: dict[str, Any], node: FieldNode) -> int:
+        """A connection's page: `last` (backward) counts like `first`; a `first` left at its
+        default beside `last` does not count (given both, execution refuses the field)."""
+        sizes = [args.get("last")]
+        if sizes[0] is None or given(node, "first", self.coerced):
+            sizes.append(args.get("first"))
+        counted = [max(n, 0) for n in sizes if isinstance(n, int)]
+        return max(counted) if counted else DEFAULT_LIST_SIZE
 
     def _list_items(self, args: dict[str, Any], page: int | None) -> int:
         if page is not None:
@@ -266,8 +275,9 @@ class CostLimiter(SchemaExtension):
         if cost.items > self.max_cost:
             return GraphQLError(
                 f"{label} may return {cost.items} items, over the cost budget of"
-                f" {self.max_cost} ({ENV_VAR}); the cost is the product of `first` (default"
-                f" {DEFAULT_LIST_SIZE}) down nested connections and lists, summed over the query."
+                f" {self.max_cost} ({ENV_VAR}); the cost is the product of `first` or `last`"
+                f" (default {DEFAULT_LIST_SIZE}) down nested connections and lists, summed over"
+                " the query."
                 " Ask for smaller pages or fewer nested levels.",
                 extensions={
                     "code": "BAD_USER_INPUT",
