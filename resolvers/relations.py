@@ -44,13 +44,17 @@ async def create_relations(info: Info, input: list[CreateRelationInput]) -> list
 
 async def delete_relation(info: Info, id: strawberry.ID) -> DeleteRelationPayload:
     ctx = info.context
-    await service.delete_relations(ctx.db, ctx.principal, [id])
-    return DeleteRelationPayload(deleted_id=id)
+    (removed,) = await service.delete_relations(ctx.db, ctx.principal, [id])
+    return DeleteRelationPayload(
+        deleted_id=id,
+        first_record_id=strawberry.ID(removed.first_record_id),
+        second_record_id=strawberry.ID(removed.second_record_id),
+    )
 
 
 async def delete_relations(info: Info, ids: list[strawberry.ID]) -> DeleteRelationsPayload:
     ctx = info.context
     deleted = await service.delete_relations(ctx.db, ctx.principal, list(ids))
     return DeleteRelationsPayload(
-        deleted_ids=[strawberry.ID(i) for i in deleted], count=len(deleted)
+        deleted_ids=[strawberry.ID(r.id) for r in deleted], count=len(deleted)
     )

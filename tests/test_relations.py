@@ -383,8 +383,12 @@ async def test_delete_relation(db, tenant):
     c = await tenant.user.create_record("contact", firstName="Ann")
     co = await tenant.user.create_record("company", name="Acme")
     rid = (await link(tenant.user, a["id"], c, co)).data["createRelation"]["id"]
-    data = await tenant.user.ok(DELETE_RELATION, {"id": rid})
-    assert data["deleteRelation"] == {"deletedId": rid}
+    data = await tenant.user.ok(
+        "mutation($id: ID!) { deleteRelation(id: $id) { deletedId firstRecordId secondRecordId } }",
+        {"id": rid},
+    )
+    # The ends come back too: a client drops the edge from either record's cached relations.
+    assert data["deleteRelation"] == {"deletedId": rid, "firstRecordId": c, "secondRecordId": co}
     assert await count_relations(db, tenant.location) == 0
     assert (await tenant.user.gql(DELETE_RELATION, {"id": rid})).code == "NOT_FOUND"
     await assert_invariants(db, tenant.location)

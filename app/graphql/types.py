@@ -453,6 +453,11 @@ class DeleteAssociationPayload:
 @strawberry.type
 class DeleteRelationPayload:
     deleted_id: strawberry.ID
+    first_record_id: strawberry.ID = strawberry.field(
+        description="The records the relation linked: the edge to remove from either one's"
+        " `relations` (Relay's @deleteEdge takes the other record's id)."
+    )
+    second_record_id: strawberry.ID
 
 
 @strawberry.type

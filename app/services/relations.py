@@ -152,9 +152,19 @@ async def get_relations(
     return [by_id[u] for u in uids]
 
 
+@dataclass(frozen=True)
+class Removed:
+    """A deleted relation: its id and the records it linked (a client removing the edge from
+    a cached connection of either record needs the other's id)."""
+
+    id: str
+    first_record_id: str
+    second_record_id: str
+
+
 async def delete_relations(
     db: Database, principal: Principal, relation_ids: list[str]
-) -> list[str]:
+) -> list[Removed]:
     """Delete every listed relation or, if one does not exist, none of them."""
     principal.require(RELATIONS_WRITE)
     if len(relation_ids) > MAX_BATCH:
@@ -162,15 +172,22 @@ async def delete_relations(
     decoded = ids.decode_many(ids.Kind.RELATION, relation_ids)
     uids = list(dict.fromkeys(decoded))
 
-    async def work(conn: asyncpg.Connection) -> list[str]:
+    async def work(conn: asyncpg.Connection) -> list[Removed]:
         rows = await sql.lock_relations(conn, principal.location_id, uids)
-        present = {r["id"] for r in rows}
+        present = {r["id"]: r for r in rows}
         for rid, uid in zip(relation_ids, decoded, strict=True):
             if uid not in present:
                 raise relation_not_found(rid)
         await sql.delete_relations(conn, principal.location_id, uids)
         await counters.count_removed(conn, principal.location_id, rows)
-        return [ids.encode(ids.Kind.RELATION, u) for u in uids]
+        return [
+            Removed(
+                ids.encode(ids.Kind.RELATION, u),
+                ids.encode(ids.Kind.RECORD, present[u]["first_record_id"]),
+                ids.encode(ids.Kind.RECORD, present[u]["second_record_id"]),
+            )
+            for u in uids
+        ]
 
     return await in_transaction(db, work)
 
@@ -298,7 +315,7 @@ async def apply_relation_changes(
         bound = db.within(conn)
         removed = await delete_relations(bound, principal, list(remove)) if remove else []
         created = await create_linked(bound, principal, add, field="add") if add else []
-        return created, removed
+        return created, [r.id for r in removed]
 
     return await in_transaction(db, work)
 
