@@ -103,6 +103,8 @@ def test_first_start_prints_a_working_token_and_serves_graphql():
                 break
         assert token, "".join(lines)
         assert any("curl" in line for line in lines)
+        link = f"GraphiQL: http://127.0.0.1:{port}/graphql#token={token}"
+        assert link in [line.strip() for line in lines], "".join(lines)
         url = f"http://127.0.0.1:{port}"
         for _ in range(50):
             try:
