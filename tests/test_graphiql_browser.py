@@ -271,6 +271,12 @@ async def test_graphiql_in_a_browser(server: Server, tmp_path: Path) -> None:
                 assert text in visible, (text, visible)
             assert "Ada Lovelace" in visible or "Alan Turing" in visible, visible
 
+            # The explorer plugin (vendored too) lists the root fields.
+            await page.get_by_role("button", name="Show GraphiQL Explorer").click()
+            explorer = page.locator(".graphiql-explorer-root")
+            await pw.expect(explorer).to_contain_text("viewer", timeout=10_000)
+            await pw.expect(explorer).to_contain_text("records")
+
             # No token: a short hint, not "Error fetching schema"; a pasted token opens GraphiQL.
             fresh = await browser.new_context()
             b2 = Browser(await fresh.new_page())
