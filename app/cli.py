@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 from app.config import Settings
 
@@ -122,6 +123,17 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 50, 100)
 
 
+def _browsable(host: str) -> str:
+    """The address to print for a bind address: a wildcard is reached on loopback."""
+    if host in ("", "0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def graphiql_link(graphql_url: str, token: str) -> str:
+    return f"{graphql_url}#token={quote(token, safe='')}"
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -133,8 +145,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         _print(f"starting embedded PostgreSQL in {os.path.abspath(settings.data_dir)}/pg ...")
     dsn = settings.resolve_dsn()
     token, location = asyncio.run(_first_start(settings, args.demo))
-    url = f"http://{host}:{port}/graphql"
-    _print("", f"Relata is serving GraphQL at {url} (open it in a browser for GraphiQL)")
+    url = f"http://{_browsable(host)}:{port}/graphql"
+    _print("", f"Relata is serving GraphQL at {url}")
     if token:
         _print(
             f"admin token for location {location!r}:",
@@ -143,10 +155,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             f"  curl -s {url} -H 'Authorization: Bearer {token}' \\",
             "    -H 'Content-Type: application/json' \\",
             '    -d \'{"query":"{ viewer { location { id } role } objectSchemas { key } }"}\'',
-            'In GraphiQL, add the header {"Authorization": "Bearer <token>"}.',
         )
+        if settings.graphiql:
+            # The fragment never reaches the server (nor its logs); the page moves the token
+            # into GraphiQL's headers and out of the address bar.
+            _print(f"GraphiQL: {graphiql_link(url, token)}")
     else:
         _print("create a token with: relata token create --location default --role admin")
+        if settings.graphiql:
+            _print(f"GraphiQL: {url} (it asks for a token; or add #token=<token> to the link)")
     _print("")
     app = create_app(settings, dsn=dsn)
     tune_gc()

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import ide
 from app.auth import bearer_token
 from app.config import Settings
 from app.errors import AppError, ErrorCode, PayloadTooLarge
@@ -262,6 +263,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/graphql", GraphQLEndpoint(graphql_app), methods=["GET", "POST"]),
+        *([Route(ide.ASSET_PREFIX + "{name}", ide.asset)] if settings.graphiql else []),
         *rest_routes(),
         *(extra_routes or []),
     ]

@@ -103,6 +103,8 @@ def test_first_start_prints_a_working_token_and_serves_graphql():
                 break
         assert token, "".join(lines)
         assert any("curl" in line for line in lines)
+        link = f"GraphiQL: http://127.0.0.1:{port}/graphql#token={token}"
+        assert link in [line.strip() for line in lines], "".join(lines)
         url = f"http://127.0.0.1:{port}"
         for _ in range(50):
             try:
@@ -134,5 +136,33 @@ def test_first_start_prints_a_working_token_and_serves_graphql():
     # The data dir is reused: a second start finds the database and the saved token.
     assert (Path(data_dir) / "admin-token").read_text().strip() == token
     assert proc.returncode == 0
+    assert not (Path(data_dir) / "pg" / "postmaster.pid").exists(), "embedded server left running"
+    # A later start prints the GraphiQL link again, with the saved token.
+    again = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    later: list[str] = []
+    try:
+        assert again.stdout is not None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = again.stdout.readline()
+            if not line:
+                break
+            later.append(line)
+            if "Uvicorn running" in line or "Application startup complete" in line:
+                break
+    finally:
+        again.send_signal(signal.SIGTERM)
+        try:
+            again.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            again.kill()
+    assert link in [line.strip() for line in later], "".join(later)
     assert not (Path(data_dir) / "pg" / "postmaster.pid").exists(), "embedded server left running"
     shutil.rmtree(data_dir, ignore_errors=True)

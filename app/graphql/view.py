@@ -13,7 +13,7 @@ from strawberry.http.types import QueryParams
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
-from app import validation
+from app import ide, validation
 from app.auth import Principal
 from app.errors import AppError, ErrorCode
 from app.graphql.context import Context
@@ -55,6 +55,11 @@ class RelataGraphQL(GraphQL[Context, None]):
         if result.extensions:
             data["extensions"] = result.extensions
         return data
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our own GraphiQL page (app/ide.py): every asset from this server, the token from
+        the URL fragment; Strawberry's page loads its scripts from a CDN."""
+        return ide.page_response()
 
     def encode_json(self, data: Any) -> bytes:
         return orjson.dumps(data)
