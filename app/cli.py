@@ -142,7 +142,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             "try:",
             f"  curl -s {url} -H 'Authorization: Bearer {token}' \\",
             "    -H 'Content-Type: application/json' \\",
-            '    -d \'{"query":"{ viewer { location { id } role } objectSchemas { key } }"}\'',
+            '    -d \'{"query":"{ viewer { location { locationId } role }'
+            " objectSchemas { key } }\"}'",
             'In GraphiQL, add the header {"Authorization": "Bearer <token>"}.',
         )
     else:

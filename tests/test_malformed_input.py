@@ -270,7 +270,7 @@ CASES = [
     Case(
         "list literal nested 1,600 deep",
         "graphql document",
-        literal('{ record(id: ' + "[" * 1_600 + '"x"' + "]" * 1_600 + ") { id } }"),
+        literal("{ record(id: " + "[" * 1_600 + '"x"' + "]" * 1_600 + ") { id } }"),
         200,
         "BAD_USER_INPUT",
         says="nested too deeply",
@@ -278,7 +278,7 @@ CASES = [
     Case(
         "object literal nested 1,600 deep",
         "graphql document",
-        literal('{ record(id: ' + "{a: " * 1_600 + "1" + "}" * 1_600 + ") { id } }"),
+        literal("{ record(id: " + "{a: " * 1_600 + "1" + "}" * 1_600 + ") { id } }"),
         200,
         "BAD_USER_INPUT",
         says="nested too deeply",

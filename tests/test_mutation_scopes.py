@@ -48,12 +48,14 @@ async def test_a_mutation_reading_past_its_scopes_changes_nothing(db, tenant) ->
             ASSOCIATIONS_READ,
         ),
         (
-            "made: createRelation(input: $i) { ...F } } fragment F on Relation { firstRecord { id }",
+            "made: createRelation(input: $i) { ...F } }"
+            " fragment F on Relation { firstRecord { id }",
             ["made", "firstRecord"],
             RECORDS_READ,
         ),
         (
-            "createRelation(input: $i) { ... on Relation { secondRecord { ... on Company { name } } } }",
+            "createRelation(input: $i) {"
+            " ... on Relation { secondRecord { ... on Company { name } } } }",
             ["createRelation", "secondRecord"],
             RECORDS_READ,
         ),
