@@ -16,10 +16,12 @@ from strawberry.types.unset import UNSET
 from app import validation
 from app.auth import Principal
 from app.errors import AppError, ErrorCode
+from app.graphql import media
 from app.graphql.context import Context
 from app.graphql.errors import format_error
 
 PRINCIPAL_SCOPE_KEY = "relata.principal"
+_STATUS_SCOPE_KEY = "relata.graphql_status"
 # Used only to render the GraphiQL page, which runs no operation.
 _NOBODY = Principal(location_id="", role="user", scopes=frozenset(), token_id="")
 
@@ -50,6 +52,13 @@ class RelataGraphQL(GraphQL[Context, None]):
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         data: GraphQLHTTPResponse = {"data": result.data}
+        media_type = media.response_media_type(request.headers.get("accept"))
+        if media_type == media.GRAPHQL_RESPONSE_JSON and media.is_request_error(
+            result.data, result.errors
+        ):
+            # GraphQL over HTTP: a request error is a 400 with no `data` entry.
+            del data["data"]
+            request.scope[_STATUS_SCOPE_KEY] = 400
         if result.errors:
             data["errors"] = [format_error(e) for e in result.errors]
         if result.extensions:
@@ -92,22 +101,42 @@ class RelataGraphQL(GraphQL[Context, None]):
         at the edge (app/validation.py) or a body over the size cap (PayloadTooLarge, raised
         while the body is read)."""
         try:
-            return await super().run(request, context, root_value)
+            response = await super().run(request, context, root_value)
         except HTTPException as exc:
             if isinstance(request, WebSocket):
                 raise
             code = _HTTP_CODES.get(exc.status_code, ErrorCode.BAD_USER_INPUT)
-            return _error_response(exc.status_code, exc.reason, {"code": code})
+            return request_error_response(request, exc.status_code, exc.reason, {"code": code})
         except AppError as exc:
             if isinstance(request, WebSocket):
                 raise
             extensions = {"code": exc.code.value, **exc.extensions}
-            return _error_response(exc.http_status, exc.message, extensions)
+            return request_error_response(request, exc.http_status, exc.message, extensions)
+        if isinstance(response, Response) and response.media_type == media.JSON:
+            # A GraphQL result (GraphiQL's page and streams keep their own types).
+            response.headers["content-type"] = media.response_media_type(
+                request.headers.get("accept")
+            )
+            status = request.scope.get(_STATUS_SCOPE_KEY)
+            if status is not None:
+                response.status_code = status
+        return response
 
 
-def _error_response(status: int, message: str, extensions: dict[str, Any]) -> Response:
-    body = {"data": None, "errors": [{"message": message, "extensions": extensions}]}
-    return Response(orjson.dumps(body), status, media_type="application/json")
+def request_error_response(
+    request: Request | None,
+    status: int,
+    message: str,
+    extensions: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A refusal before any operation ran (bad body, bad token, over a limit): the GraphQL over
+    HTTP error body, with no `data` entry, in the media type the client accepts."""
+    body = {"errors": [{"message": message, "extensions": extensions}]}
+    accept = None if request is None else request.headers.get("accept")
+    return Response(
+        orjson.dumps(body), status, headers, media_type=media.response_media_type(accept)
+    )
 
 
 _HTTP_CODES = {
