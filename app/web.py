@@ -95,6 +95,7 @@ class GraphQLEndpoint:
             is_ide_page = (
                 request.method == "GET"
                 and "query" not in request.query_params
+                and "extensions" not in request.query_params
                 and "text/html" in request.headers.get("accept", "")
             )
             if not is_ide_page and request.method in ("GET", "POST"):
@@ -278,6 +279,7 @@ def create_app(
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
         max_json_depth=settings.max_json_depth,
+        apq_cache_bytes=settings.apq_cache_bytes,
     )
     routes: list[Any] = [
         Route("/healthz", healthz),

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.types import QueryParams
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
@@ -19,6 +22,7 @@ from app.errors import AppError, ErrorCode
 from app.graphql import media
 from app.graphql.context import Context
 from app.graphql.errors import format_error
+from app.graphql.persisted import PROTOCOL_CODES, PersistedQueries, PersistedQueryError
 
 PRINCIPAL_SCOPE_KEY = "relata.principal"
 _STATUS_SCOPE_KEY = "relata.graphql_status"
@@ -28,10 +32,51 @@ _NOBODY = Principal(location_id="", role="user", scopes=frozenset(), token_id=""
 
 class RelataGraphQL(GraphQL[Context, None]):
     def __init__(
-        self, *args: Any, max_json_depth: int = validation.MAX_JSON_DEPTH, **kwargs: Any
+        self,
+        *args: Any,
+        max_json_depth: int = validation.MAX_JSON_DEPTH,
+        apq_cache_bytes: int = 4 * 2**20,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.max_json_depth = max_json_depth
+        self.persisted = PersistedQueries(apq_cache_bytes)
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # A GET with only a persisted query's hash is an operation, not the IDE.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
+
+    async def execute_single(  # noqa: PLR0917 - Strawberry's signature
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Automatic persisted queries (app/graphql/persisted.py) around Strawberry's run."""
+        try:
+            resolved = self.persisted.resolve(
+                context.principal.location_id, request_data.query, request_data.extensions
+            )
+        except PersistedQueryError as exc:
+            error = GraphQLError(exc.message, extensions={"code": exc.code})
+            return ExecutionResult(data=None, errors=[error])
+        if resolved.query is not request_data.query:
+            request_data = dataclasses.replace(request_data, query=resolved.query)
+        result = await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+        if (
+            resolved.store_as is not None
+            and resolved.query is not None
+            and not media.is_request_error(result.data, result.errors)
+        ):
+            self.persisted.remember(resolved.store_as, resolved.query)
+        return result
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -56,9 +101,12 @@ class RelataGraphQL(GraphQL[Context, None]):
         if media_type == media.GRAPHQL_RESPONSE_JSON and media.is_request_error(
             result.data, result.errors
         ):
-            # GraphQL over HTTP: a request error is a 400 with no `data` entry.
+            # GraphQL over HTTP: a request error is a 400 with no `data` entry. A persisted
+            # query's "send me the text" stays 200: Apollo's link gives up on a 400.
             del data["data"]
-            request.scope[_STATUS_SCOPE_KEY] = 400
+            codes = {(e.extensions or {}).get("code") for e in result.errors or ()}
+            if not codes <= PROTOCOL_CODES:
+                request.scope[_STATUS_SCOPE_KEY] = 400
         if result.errors:
             data["errors"] = [format_error(e) for e in result.errors]
         if result.extensions:
