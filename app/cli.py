@@ -154,7 +154,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             "try:",
             f"  curl -s {url} -H 'Authorization: Bearer {token}' \\",
             "    -H 'Content-Type: application/json' \\",
-            '    -d \'{"query":"{ viewer { location { id } role } objectSchemas { key } }"}\'',
+            '    -d \'{"query":"{ viewer { location { locationId } role }'
+            " objectSchemas { key } }\"}'",
         )
         if settings.graphiql:
             # The fragment never reaches the server (nor its logs); the page moves the token

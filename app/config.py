@@ -51,6 +51,8 @@ class Settings:
     max_response_bytes: int = 128 * 2**20
     max_query_bytes: int = 100_000
     document_cache_bytes: int = 32 * 2**20
+    # Automatic persisted queries (app/graphql/persisted.py); 0 turns them off.
+    apq_cache_bytes: int = 4 * 2**20
     connections_per_request: int = 2
     # Connections one location may hold at once; 0 means half of what the gate hands out.
     location_connections: int = 0
@@ -84,6 +86,7 @@ class Settings:
             max_response_bytes=_int("RELATA_MAX_RESPONSE_BYTES", 128 * 2**20),
             max_query_bytes=_int("RELATA_MAX_QUERY_BYTES", 100_000),
             document_cache_bytes=_int("RELATA_DOCUMENT_CACHE_BYTES", 32 * 2**20),
+            apq_cache_bytes=_int("RELATA_APQ_CACHE_BYTES", 4 * 2**20),
             connections_per_request=_int("RELATA_CONNECTIONS_PER_REQUEST", 2),
             location_connections=_int("RELATA_LOCATION_CONNECTIONS", 0),
         )

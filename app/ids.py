@@ -15,6 +15,16 @@ class Kind(StrEnum):
     RECORD = "rec"
     ASSOCIATION = "asc"
     RELATION = "rel"
+    LOCATION = "loc"
+
+
+# Location ids are the operator's own strings ("default"); their global id is a name-based
+# uuid of that string, so it has the same shape as every other id and needs no stored column.
+_LOCATION_NAMESPACE = uuid.UUID("6f1d3c2e-5b7a-4e0f-9a43-7c2b8d51e0a9")
+
+
+def encode_location(location_id: str) -> str:
+    return encode(Kind.LOCATION, uuid.uuid5(_LOCATION_NAMESPACE, location_id))
 
 
 def encode(kind: Kind, value: uuid.UUID | object) -> str:

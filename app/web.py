@@ -8,11 +8,11 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -25,7 +25,7 @@ from app.errors import AppError, ErrorCode, PayloadTooLarge
 from app.graphql.errors import MASKED_MESSAGE
 from app.graphql.extensions import OPERATION_SCOPE_KEY, hardening_extensions
 from app.graphql.schema import build_schema
-from app.graphql.view import PRINCIPAL_SCOPE_KEY, RelataGraphQL
+from app.graphql.view import PRINCIPAL_SCOPE_KEY, RelataGraphQL, request_error_response
 from app.ratelimit import TokenBucketLimiter, retry_after_header
 from app.request_log import RequestLog
 from app.rest import routes as rest_routes
@@ -36,27 +36,43 @@ from db.migrate import apply_migrations
 
 log = logging.getLogger("relata.web")
 STATEMENTS_HEADER = b"x-relata-sql-statements"
+# Responses of at least this many bytes are gzipped for clients that accept it.
+GZIP_MINIMUM_BYTES = 1024
+EXPOSED_HEADERS = (
+    STATEMENTS_HEADER.decode(),
+    "x-request-id",
+    "retry-after",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-interval-milliseconds",
+)
 
 
 def graphql_error_response(
+    request: Request | None,
     status: int,
     code: ErrorCode,
     message: str,
     headers: dict[str, str] | None = None,
     **extensions: Any,
 ) -> Response:
-    error = {"message": message, "extensions": {"code": code.value, **extensions}}
-    body = {"data": None, "errors": [error]}
+    """A refusal before GraphQL runs: `{"errors": [...]}` (no `data`: nothing executed), as
+    application/json or application/graphql-response+json, whichever the client accepts."""
     headers = dict(headers or {})
     if status == 401:
         headers["www-authenticate"] = "Bearer"
-    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+    return request_error_response(
+        request, status, message, {"code": code.value, **extensions}, headers
+    )
 
 
-def rate_limited_response(limiter: TokenBucketLimiter, retry_after: float) -> Response:
+def rate_limited_response(
+    request: Request, limiter: TokenBucketLimiter, retry_after: float
+) -> Response:
     """429 for a token over its rate: GraphQL-shaped, with Retry-After in whole seconds."""
     header = retry_after_header(retry_after)
     return graphql_error_response(
+        request,
         429,
         ErrorCode.LIMIT_EXCEEDED,
         f"rate limit exceeded: this token may make {limiter.rate:g} requests per second with"
@@ -80,6 +96,7 @@ class GraphQLEndpoint:
             is_ide_page = (
                 request.method == "GET"
                 and "query" not in request.query_params
+                and "extensions" not in request.query_params
                 and "text/html" in request.headers.get("accept", "")
             )
             if not is_ide_page and request.method in ("GET", "POST"):
@@ -89,13 +106,15 @@ class GraphQLEndpoint:
                 except AppError as exc:
                     # 401 for the token's faults; 503 (ServiceUnavailable) only when the
                     # database cannot answer.
-                    response = graphql_error_response(exc.http_status, exc.code, exc.message)
+                    response = graphql_error_response(
+                        request, exc.http_status, exc.code, exc.message
+                    )
                     await response(scope, receive, send)
                     return
                 except Exception:
                     log.exception("authentication failed unexpectedly")
                     response = graphql_error_response(
-                        500, ErrorCode.INTERNAL_SERVER_ERROR, MASKED_MESSAGE
+                        request, 500, ErrorCode.INTERNAL_SERVER_ERROR, MASKED_MESSAGE
                     )
                     await response(scope, receive, send)
                     return
@@ -103,7 +122,8 @@ class GraphQLEndpoint:
                 limiter: TokenBucketLimiter | None = request.app.state.rate_limiter
                 retry_after = limiter.acquire(principal.token_id) if limiter else 0.0
                 if limiter and retry_after > 0:
-                    await rate_limited_response(limiter, retry_after)(scope, receive, send)
+                    limited = rate_limited_response(request, limiter, retry_after)
+                    await limited(scope, receive, send)
                     return
         await self.graphql_app(scope, receive, send)
 
@@ -124,7 +144,9 @@ class BodySizeLimit:
         refusal = f"request body is larger than {self.max_bytes} bytes"
         details: dict[str, Any] = {"field": "body", "maximum": self.max_bytes}
         too_large = (
-            graphql_error_response(413, ErrorCode.BAD_USER_INPUT, refusal, **details)
+            graphql_error_response(
+                Request(scope), 413, ErrorCode.BAD_USER_INPUT, refusal, **details
+            )
             if scope.get("path", "").startswith("/graphql")
             else rest_error_response(413, refusal, ErrorCode.BAD_USER_INPUT, details)
         )
@@ -258,6 +280,7 @@ def create_app(
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
         max_json_depth=settings.max_json_depth,
+        apq_cache_bytes=settings.apq_cache_bytes,
     )
     routes: list[Any] = [
         Route("/healthz", healthz),
@@ -278,8 +301,13 @@ def create_app(
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
                 allow_headers=["authorization", "content-type", "version"],
+                # Headers a browser script may read from a cross-origin response.
+                expose_headers=list(EXPOSED_HEADERS),
             )
         )
+    # Outside the statement count and the body limit, so it sees their headers and 413s; the
+    # request log (outermost) logs what was sent.
+    middleware.insert(0, Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES))
     # Outermost: the request log sees every response, 413s and 429s included.
     middleware.insert(
         0,

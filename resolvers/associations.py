@@ -18,12 +18,12 @@ async def associations(info: Info, object_key: str | None = None) -> list[Associ
     return [Association.from_model(m) for m in models]
 
 
-async def association(info: Info, id: strawberry.ID) -> Association:
+async def association(info: Info, id: strawberry.ID) -> Association | None:
     ctx = info.context
     return Association.from_model(await service.get_association(ctx.db, ctx.principal, id))
 
 
-async def association_by_key(info: Info, key: str) -> Association:
+async def association_by_key(info: Info, key: str) -> Association | None:
     ctx = info.context
     return Association.from_model(await service.get_association_by_key(ctx.db, ctx.principal, key))
 

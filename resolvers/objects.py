@@ -12,7 +12,7 @@ async def object_schemas(info: Info) -> list[ObjectSchema]:
     ]
 
 
-async def object_schema(info: Info, key: str) -> ObjectSchema:
+async def object_schema(info: Info, key: str) -> ObjectSchema | None:
     ctx = info.context
     return ObjectSchema.from_model(await service.get_object_schema(ctx.db, ctx.principal, key))
 

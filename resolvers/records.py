@@ -18,7 +18,7 @@ from app.graphql.types import (
 from app.services import records as service
 
 
-async def record(info: Info, id: strawberry.ID) -> Record:
+async def record(info: Info, id: strawberry.ID) -> Record | None:
     ctx = info.context
     plans = shaping.plan_record(info)
     model = await service.get_record(ctx.db, ctx.principal, id)

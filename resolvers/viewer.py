@@ -3,7 +3,7 @@ from __future__ import annotations
 import strawberry
 
 from app import ids
-from app.errors import BadUserInput
+from app.errors import BadUserInput, NotFound
 from app.graphql.context import Info
 from app.graphql.types import (
     Association,
@@ -27,17 +27,23 @@ async def viewer(info: Info) -> Viewer:
     p = ctx.principal
     name = await location_service.location_name(ctx.db, p)
     return Viewer(
-        location=Location(id=strawberry.ID(p.location_id), name=name),
+        location=Location.of(p.location_id, name),
         role=Role(p.role),
         scopes=sorted(p.scopes),
     )
 
 
-async def node(info: Info, id: strawberry.ID) -> Node:
+async def node(info: Info, id: strawberry.ID) -> Node | None:
     ctx = info.context
     kind, uid = ids.try_decode_any(id)
     if kind is None or uid is None:
         raise BadUserInput(f"id {id!r} is not a valid id", field="id")
+    if kind is ids.Kind.LOCATION:
+        # Only the token's own location: another's id reads exactly like an unknown one.
+        if id != ids.encode_location(ctx.principal.location_id):
+            raise NotFound(f"no location with id {id!r}", id=id)
+        name = await location_service.location_name(ctx.db, ctx.principal)
+        return Location.of(ctx.principal.location_id, name)
     if kind is ids.Kind.RECORD:
         return record_from_model(await record_service.get_record(ctx.db, ctx.principal, id))
     if kind is ids.Kind.ASSOCIATION:

@@ -11,6 +11,7 @@ from tests.helpers import Api, Response
 
 ASSOCIATION_FIELDS = (
     "id key associationType firstObjectKey secondObjectKey firstObjectLabel secondObjectLabel"
+    " labelType"
     " cardinality firstToSecondLimit secondToFirstLimit description relationCount"
 )
 CREATE_ASSOCIATION = (

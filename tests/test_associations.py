@@ -58,7 +58,7 @@ async def test_create_pair_association_returns_every_field(tenant):
     assert a["relationCount"] == 0
 
 
-async def test_single_label_association_has_no_second_label(tenant):
+async def test_single_label_association_reads_the_same_label_on_both_sides(tenant):
     a = await association(
         tenant.admin,
         key="colleague",
@@ -66,8 +66,8 @@ async def test_single_label_association_has_no_second_label(tenant):
         secondObjectKey="contact",
         firstObjectLabel="Colleague",
     )
-    assert a["firstObjectLabel"] == "Colleague"
-    assert a["secondObjectLabel"] is None
+    assert a["firstObjectLabel"] == a["secondObjectLabel"] == "Colleague"
+    assert a["labelType"] == "SINGLE"
     assert (a["firstObjectKey"], a["secondObjectKey"]) == ("contact", "contact")
 
 
@@ -632,9 +632,21 @@ async def test_update_keeps_the_shape_of_the_labels(tenant):
     got = (await tenant.admin.ok(BY_KEY, {"k": "manages"}))["associationByKey"]
     assert got["id"] == pair["id"]
     again = await tenant.admin.ok(
-        "query($k: String!) { associationByKey(key: $k) { secondObjectLabel } }", {"k": "peer"}
+        "query($k: String!) { associationByKey(key: $k) { secondObjectLabel labelType } }",
+        {"k": "peer"},
     )
-    assert again["associationByKey"]["secondObjectLabel"] is None
+    assert again["associationByKey"] == {"secondObjectLabel": "Peer", "labelType": "SINGLE"}
+    # Renaming a single label renames both sides; it stays single.
+    renamed = await tenant.admin.ok(
+        UPDATE_ASSOCIATION, {"i": {"id": single["id"], "firstObjectLabel": "Buddy"}}
+    )
+    got = renamed["updateAssociation"]
+    assert (got["firstObjectLabel"], got["secondObjectLabel"], got["labelType"]) == (
+        "Buddy",
+        "Buddy",
+        "SINGLE",
+    )
+    assert pair["labelType"] == "PAIR"
 
 
 async def test_update_clears_the_description(tenant):

@@ -5,7 +5,7 @@ import pytest
 from app.services.tokens import create_token, revoke_token
 from tests.helpers import Api
 
-VIEWER = "{ viewer { location { id } role scopes } }"
+VIEWER = "{ viewer { location { id locationId } role scopes } }"
 
 
 async def test_missing_token_is_401_unauthenticated(client):
@@ -46,7 +46,8 @@ async def test_revoked_token_is_401(db, client, tenant):
 
 async def test_viewer_reports_location_role_and_scopes(tenant):
     data = await tenant.user.ok(VIEWER)
-    assert data["viewer"]["location"]["id"] == tenant.location
+    assert data["viewer"]["location"]["locationId"] == tenant.location
+    assert data["viewer"]["location"]["id"].startswith("loc_")
     assert data["viewer"]["role"] == "USER"
     assert "objects/record.write" in data["viewer"]["scopes"]
 

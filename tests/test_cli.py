@@ -116,13 +116,13 @@ def test_first_start_prints_a_working_token_and_serves_graphql():
         r = httpx.post(
             url + "/graphql",
             json={
-                "query": "{ viewer { location { id } role } objectSchemas { key }"
+                "query": "{ viewer { location { locationId } role } objectSchemas { key }"
                 ' records(objectKey: "contact") { totalCount } }'
             },
             headers={"authorization": f"Bearer {token}"},
         )
         data = r.json()["data"]
-        assert data["viewer"] == {"location": {"id": "default"}, "role": "ADMIN"}
+        assert data["viewer"] == {"location": {"locationId": "default"}, "role": "ADMIN"}
         assert "custom_objects.property" in {o["key"] for o in data["objectSchemas"]}
         assert data["records"]["totalCount"] >= 6
         page = httpx.get(url + "/graphql", headers={"accept": "text/html"})

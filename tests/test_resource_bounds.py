@@ -117,8 +117,8 @@ def test_text_fields_weigh_what_json_can_make_of_their_bound() -> None:
     escaped as six): 49 aliases of `firstName` over 250 contacts may return ~735 MB."""
     fields = " ".join(f"a{i}: firstName" for i in range(49))
     query = (
-        f'{{ records(objectKey: "contact", first: 250) {{ edges {{ node {{ ... on Contact {{'
-        f" {fields} }} }} }} }} }}"
+        '{ records(objectKey: "contact", first: 250) { edges { node {'
+        f" ... on Contact {{ {fields} }} }} }} }} }}"
     )
     assert estimated_bytes(query) >= 250 * 49 * 60_000
 

@@ -120,11 +120,12 @@ async def test_labels_default_when_left_out(tenant):
     single = await api.create_association(
         key="a3", firstObjectKey="contact", secondObjectKey="contact"
     )
-    assert (single["firstObjectLabel"], single["secondObjectLabel"]) == ("Contact", None)
+    assert (single["firstObjectLabel"], single["secondObjectLabel"]) == ("Contact", "Contact")
+    assert (single["labelType"], both["labelType"]) == ("SINGLE", "PAIR")
     given = await api.create_association(
         key="a4", firstObjectKey="contact", secondObjectKey="contact", firstObjectLabel="Friend"
     )
-    assert (given["firstObjectLabel"], given["secondObjectLabel"]) == ("Friend", None)
+    assert (given["firstObjectLabel"], given["secondObjectLabel"]) == ("Friend", "Friend")
 
 
 async def test_direction_words_set_limits(tenant):

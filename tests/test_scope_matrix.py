@@ -22,6 +22,7 @@ import pytest
 from graphql import GraphQLNamedType, GraphQLObjectType, get_named_type
 
 from app.graphql.schema import schema
+from app.ids import encode_location
 from app.rest import ROUTES
 from app.services.tokens import create_token
 from db import Database
@@ -254,6 +255,7 @@ CREATE_ASSOCIATION = "mutation($i: CreateAssociationInput!) { createAssociation(
 UPDATE_ASSOCIATION = "mutation($i: UpdateAssociationInput!) { updateAssociation(input: $i) { id } }"
 DELETE_ASSOCIATION = "mutation($id: ID!) { deleteAssociation(id: $id) { deletedId } }"
 NODE = "query($id: ID!) { node(id: $id) { id } }"
+
 RELATION_NODE = "query($id: ID!) { node(id: $id) { id ... on Relation { %s } } }"
 RECORD_RELATIONS = "query($id: ID!) { record(id: $id) { id relations { %s } } }"
 RECORDS_RELATIONS = '{ records(objectKey: "contact") { edges { node { id relations { %s } } } } }'
@@ -267,6 +269,15 @@ rename = fixed(lambda w: {"i": {"id": w.association["id"], "firstObjectLabel": w
 GRAPHQL_ROWS: list[Gql] = [
     # Query
     q("Query.viewer", "{ viewer { role scopes location { id } } }", ()),
+    # Any token reads its own location, by the viewer or by its global id.
+    q("Viewer.location", "{ viewer { location { id locationId name } } }", ()),
+    q(
+        "Query.node",
+        "query($id: ID!) { node(id: $id) { id ... on Location { locationId name } } }",
+        (),
+        variables=fixed(lambda w: {"id": encode_location(w.tenant.location)}),
+        label="location",
+    ),
     q("Query.node", NODE, (REC_READ,), variables=REC_ID, label="record"),
     q("Query.node", NODE, (ASSOC_READ,), variables=ASSOC_ID, label="association"),
     q("Query.node", NODE, (REL_READ,), variables=REL_ID, label="relation"),

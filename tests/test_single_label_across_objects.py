@@ -89,7 +89,8 @@ async def test_both_orders_are_one_relation_and_only_through_the_swap(db, tenant
 
 async def test_each_side_counts_against_its_own_limit(db, tenant):
     a = await partner(tenant)
-    assert a["secondObjectLabel"] is None and a["cardinality"] == "MANY_TO_ONE"
+    assert a["secondObjectLabel"] == a["firstObjectLabel"] and a["labelType"] == "SINGLE"
+    assert a["cardinality"] == "MANY_TO_ONE"
     assert (a["firstToSecondLimit"], a["secondToFirstLimit"]) == (1, 1000)
     (co1, co2, co3), contacts = await companies_then_contacts(tenant, 3, 3)
     # One company takes every contact (the second side's limit is 1000) ...

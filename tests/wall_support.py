@@ -25,7 +25,7 @@ Q = {
     "node": (
         "query($id: ID!) { node(id: $id) { id ... on Record { displayName properties }"
         " ... on Association { key firstObjectLabel } ... on Relation { firstRecordId }"
-        " ... on ObjectSchema { key } } }"
+        " ... on ObjectSchema { key } ... on Location { name locationId } } }"
     ),
     "records": (
         "query($k: String!, $q: String) { records(objectKey: $k, query: $q) {"
@@ -84,6 +84,7 @@ class Populated:
     association_keys: dict[str, str]
     relations: dict[str, str]
     secrets: list[str]
+    location_id: str = ""  # the location's global (Node) id
 
     @property
     def all_ids(self) -> list[str]:
@@ -92,6 +93,7 @@ class Populated:
             *self.records.values(),
             *self.associations.values(),
             *self.relations.values(),
+            *([self.location_id] if self.location_id else []),
         ]
 
 
@@ -140,6 +142,7 @@ async def populate(api: Api, tag: str) -> Populated:
         association_keys={"owner": owner["key"], "peer": peer["key"]},
         relations=relations,
         secrets=[secret],
+        location_id=(await api.ok(Q["viewer"]))["viewer"]["location"]["id"],
     )
 
 

@@ -1,9 +1,10 @@
-"""Introspection of JSON-scalar defaults (`properties: JSON! = {}`).
+"""Input defaults every GraphQL client can print.
 
-graphql-core renders a default for introspection through `ast_from_value`, which cannot express
-a dict or list for a custom scalar and raises: every introspection query (GraphiQL, schema
-fuzzers, codegen) failed with INTERNAL_SERVER_ERROR. Giving such defaults as literals fixes that
-without touching the SDL."""
+graphql-js prints a default through `astFromValue`, which turns a custom scalar's value into a
+literal only when it serializes to a string, number or boolean: an object or list default of the
+JSON scalar (once `properties: JSON! = {}`) made `printSchema` of the introspected schema throw,
+and GraphiQL's docs explorer went blank. The schema is checked when it is built, so no such
+default comes back. `literal` turns a JSON value into a GraphQL literal (the fuzz tests use it)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from graphql import (
     ConstObjectValueNode,
     ConstValueNode,
     FloatValueNode,
-    GraphQLDefaultInput,
     GraphQLSchema,
     IntValueNode,
     NameNode,
@@ -26,6 +26,7 @@ from graphql import (
     is_input_object_type,
     is_object_type,
     is_scalar_type,
+    is_specified_scalar_type,
 )
 from graphql.pyutils import Undefined
 
@@ -53,20 +54,29 @@ def literal(value: Any) -> ConstValueNode:
     raise TypeError(f"no GraphQL literal for {type(value).__name__}")
 
 
-def _fix(holder: Any) -> None:
+def _check(where: str, holder: Any) -> None:
     default = holder.default_value
-    if holder.default is not None or default is Undefined:
+    if default is Undefined or default is None:
         return
-    if is_scalar_type(get_named_type(holder.type)) and isinstance(default, dict | list):
-        holder.default = GraphQLDefaultInput(literal=literal(default))
+    named = get_named_type(holder.type)
+    if (
+        is_scalar_type(named)
+        and not is_specified_scalar_type(named)
+        and not isinstance(default, str | int | float | bool)
+    ):
+        raise TypeError(
+            f"{where} has a {type(default).__name__} default for the custom scalar {named.name},"
+            " which graphql-js cannot print; default it to null instead"
+        )
 
 
-def literal_scalar_defaults(schema: GraphQLSchema) -> None:
+def check_printable_defaults(schema: GraphQLSchema) -> None:
+    """TypeError for an input default graphql-js's printSchema cannot render."""
     for named in schema.type_map.values():
         if is_input_object_type(named):
-            for input_field in named.fields.values():
-                _fix(input_field)
+            for name, input_field in named.fields.items():
+                _check(f"{named.name}.{name}", input_field)
         elif is_object_type(named):
-            for field in named.fields.values():
-                for argument in field.args.values():
-                    _fix(argument)
+            for field_name, field in named.fields.items():
+                for arg_name, argument in field.args.items():
+                    _check(f"{named.name}.{field_name}({arg_name})", argument)

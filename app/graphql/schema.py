@@ -8,7 +8,7 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
 from app.errors import AppError
-from app.graphql.scalar_defaults import literal_scalar_defaults
+from app.graphql.scalar_defaults import check_printable_defaults
 from app.graphql.shaping import PassThroughExecutionContext
 from app.graphql.types import (
     Association,
@@ -19,6 +19,7 @@ from app.graphql.types import (
     DeleteRecordPayload,
     DeleteRelationPayload,
     DeleteRelationsPayload,
+    Location,
     Node,
     ObjectSchema,
     Opportunity,
@@ -40,14 +41,14 @@ log = logging.getLogger("relata.graphql")
 @strawberry.type
 class Query:
     viewer: Viewer = strawberry.field(resolver=viewer_resolvers.viewer)
-    node: Node = strawberry.field(resolver=viewer_resolvers.node)
+    node: Node | None = strawberry.field(resolver=viewer_resolvers.node)
     object_schemas: list[ObjectSchema] = strawberry.field(resolver=object_resolvers.object_schemas)
-    object_schema: ObjectSchema = strawberry.field(resolver=object_resolvers.object_schema)
-    record: Record = strawberry.field(resolver=record_resolvers.record)
+    object_schema: ObjectSchema | None = strawberry.field(resolver=object_resolvers.object_schema)
+    record: Record | None = strawberry.field(resolver=record_resolvers.record)
     records: RecordConnection = strawberry.field(resolver=record_resolvers.records)
     associations: list[Association] = strawberry.field(resolver=association_resolvers.associations)
-    association: Association = strawberry.field(resolver=association_resolvers.association)
-    association_by_key: Association = strawberry.field(
+    association: Association | None = strawberry.field(resolver=association_resolvers.association)
+    association_by_key: Association | None = strawberry.field(
         resolver=association_resolvers.association_by_key
     )
 
@@ -109,12 +110,12 @@ def build_schema(extensions: list[Any] | None = None) -> RelataSchema:
     built = RelataSchema(
         query=Query,
         mutation=Mutation,
-        types=[Contact, Company, Opportunity, CustomObjectRecord],
+        types=[Contact, Company, Opportunity, CustomObjectRecord, Location],
         extensions=extensions or [],
         execution_context_class=PassThroughExecutionContext,
     )
-    # JSON defaults as literals, so introspection can render them (see the module).
-    literal_scalar_defaults(built._schema)
+    # Every input default must be printable by graphql-js (GraphiQL, codegen): see the module.
+    check_printable_defaults(built._schema)
     return built
 
 

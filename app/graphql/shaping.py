@@ -40,6 +40,7 @@ from app.graphql.context import Info
 from app.graphql.selection import included
 from app.graphql.types import (
     TYPED_PROPERTIES,
+    label_type_of,
     monetary_value,
     record_type_name,
     text_property,
@@ -127,7 +128,8 @@ ASSOCIATION_FIELDS: dict[str, Callable[[Any], Any]] = {
     "firstObjectKey": lambda r: r["a_first_object_key"],
     "secondObjectKey": lambda r: r["a_second_object_key"],
     "firstObjectLabel": lambda r: r["a_first_object_label"],
-    "secondObjectLabel": lambda r: r["a_second_object_label"],
+    "secondObjectLabel": lambda r: r["a_second_object_label"] or r["a_first_object_label"],
+    "labelType": lambda r: label_type_of(r["a_second_object_label"]).value,
     "cardinality": lambda r: cardinality_of(
         r["a_first_to_second_limit"], r["a_second_to_first_limit"]
     ),

@@ -96,6 +96,19 @@ class AssociationCardinality(Enum):
     ONE_TO_ONE = "ONE_TO_ONE"
 
 
+@strawberry.enum(
+    description="SINGLE: one label names both sides (`secondObjectLabel` repeats it);"
+    " PAIR: each side has its own label."
+)
+class AssociationLabelType(Enum):
+    SINGLE = "SINGLE"
+    PAIR = "PAIR"
+
+
+def label_type_of(second_object_label: str | None) -> AssociationLabelType:
+    return AssociationLabelType.SINGLE if second_object_label is None else AssociationLabelType.PAIR
+
+
 @strawberry.enum
 class AssociationType(Enum):
     USER_DEFINED = "USER_DEFINED"
@@ -263,7 +276,12 @@ class Association(Node):
     first_object_key: str
     second_object_key: str
     first_object_label: str
-    second_object_label: str | None
+    second_object_label: str = strawberry.field(
+        description="The second side's label; for a single label, the same as the first's."
+    )
+    label_type: AssociationLabelType = strawberry.field(
+        description="Whether one label names both sides (SINGLE) or each side has its own (PAIR)."
+    )
     cardinality: AssociationCardinality
     first_to_second_limit: int
     second_to_first_limit: int
@@ -287,7 +305,8 @@ class Association(Node):
             first_object_key=m.first_object_key,
             second_object_key=m.second_object_key,
             first_object_label=m.first_object_label,
-            second_object_label=m.second_object_label,
+            second_object_label=m.label_of_second(),
+            label_type=label_type_of(m.second_object_label),
             cardinality=AssociationCardinality(m.cardinality),
             first_to_second_limit=m.first_to_second_limit,
             second_to_first_limit=m.second_to_first_limit,
@@ -419,10 +438,19 @@ class RecordConnection:
         )
 
 
-@strawberry.type
-class Location:
-    id: strawberry.ID
+@strawberry.type(description="The token's location (tenant); `node(id:)` refetches it.")
+class Location(Node):
+    id: strawberry.ID = strawberry.field(description="A global id, unique across types.")
+    location_id: str = strawberry.field(
+        description="The location's own id, as tokens, the CLI and the REST API name it."
+    )
     name: str
+
+    @classmethod
+    def of(cls, location_id: str, name: str) -> Location:
+        return cls(
+            id=strawberry.ID(ids.encode_location(location_id)), location_id=location_id, name=name
+        )
 
 
 @strawberry.enum
@@ -483,7 +511,9 @@ class CreateObjectSchemaInput:
 @strawberry.input
 class CreateRecordInput:
     object_key: str
-    properties: JSON = strawberry.field(default_factory=dict)
+    properties: JSON | None = strawberry.field(
+        default=None, description="The record's properties; omitted or null: none."
+    )
 
 
 @strawberry.input

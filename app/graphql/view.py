@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.types import QueryParams
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
@@ -16,20 +19,64 @@ from strawberry.types.unset import UNSET
 from app import ide, validation
 from app.auth import Principal
 from app.errors import AppError, ErrorCode
+from app.graphql import media
 from app.graphql.context import Context
 from app.graphql.errors import format_error
+from app.graphql.persisted import PROTOCOL_CODES, PersistedQueries, PersistedQueryError
 
 PRINCIPAL_SCOPE_KEY = "relata.principal"
+_STATUS_SCOPE_KEY = "relata.graphql_status"
 # Used only to render the GraphiQL page, which runs no operation.
 _NOBODY = Principal(location_id="", role="user", scopes=frozenset(), token_id="")
 
 
 class RelataGraphQL(GraphQL[Context, None]):
     def __init__(
-        self, *args: Any, max_json_depth: int = validation.MAX_JSON_DEPTH, **kwargs: Any
+        self,
+        *args: Any,
+        max_json_depth: int = validation.MAX_JSON_DEPTH,
+        apq_cache_bytes: int = 4 * 2**20,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.max_json_depth = max_json_depth
+        self.persisted = PersistedQueries(apq_cache_bytes)
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # A GET with only a persisted query's hash is an operation, not the IDE.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
+
+    async def execute_single(  # noqa: PLR0917 - Strawberry's signature
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Automatic persisted queries (app/graphql/persisted.py) around Strawberry's run."""
+        try:
+            resolved = self.persisted.resolve(
+                context.principal.location_id, request_data.query, request_data.extensions
+            )
+        except PersistedQueryError as exc:
+            error = GraphQLError(exc.message, extensions={"code": exc.code})
+            return ExecutionResult(data=None, errors=[error])
+        if resolved.query is not request_data.query:
+            request_data = dataclasses.replace(request_data, query=resolved.query)
+        result = await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+        if (
+            resolved.store_as is not None
+            and resolved.query is not None
+            and not media.is_request_error(result.data, result.errors)
+        ):
+            self.persisted.remember(resolved.store_as, resolved.query)
+        return result
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -50,6 +97,16 @@ class RelataGraphQL(GraphQL[Context, None]):
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         data: GraphQLHTTPResponse = {"data": result.data}
+        media_type = media.response_media_type(request.headers.get("accept"))
+        if media_type == media.GRAPHQL_RESPONSE_JSON and media.is_request_error(
+            result.data, result.errors
+        ):
+            # GraphQL over HTTP: a request error is a 400 with no `data` entry. A persisted
+            # query's "send me the text" stays 200: Apollo's link gives up on a 400.
+            del data["data"]
+            codes = {(e.extensions or {}).get("code") for e in result.errors or ()}
+            if not codes <= PROTOCOL_CODES:
+                request.scope[_STATUS_SCOPE_KEY] = 400
         if result.errors:
             data["errors"] = [format_error(e) for e in result.errors]
         if result.extensions:
@@ -97,22 +154,42 @@ class RelataGraphQL(GraphQL[Context, None]):
         at the edge (app/validation.py) or a body over the size cap (PayloadTooLarge, raised
         while the body is read)."""
         try:
-            return await super().run(request, context, root_value)
+            response = await super().run(request, context, root_value)
         except HTTPException as exc:
             if isinstance(request, WebSocket):
                 raise
             code = _HTTP_CODES.get(exc.status_code, ErrorCode.BAD_USER_INPUT)
-            return _error_response(exc.status_code, exc.reason, {"code": code})
+            return request_error_response(request, exc.status_code, exc.reason, {"code": code})
         except AppError as exc:
             if isinstance(request, WebSocket):
                 raise
             extensions = {"code": exc.code.value, **exc.extensions}
-            return _error_response(exc.http_status, exc.message, extensions)
+            return request_error_response(request, exc.http_status, exc.message, extensions)
+        if isinstance(response, Response) and response.media_type == media.JSON:
+            # A GraphQL result (GraphiQL's page and streams keep their own types).
+            response.headers["content-type"] = media.response_media_type(
+                request.headers.get("accept")
+            )
+            status = request.scope.get(_STATUS_SCOPE_KEY)
+            if status is not None:
+                response.status_code = status
+        return response
 
 
-def _error_response(status: int, message: str, extensions: dict[str, Any]) -> Response:
-    body = {"data": None, "errors": [{"message": message, "extensions": extensions}]}
-    return Response(orjson.dumps(body), status, media_type="application/json")
+def request_error_response(
+    request: Request | None,
+    status: int,
+    message: str,
+    extensions: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A refusal before any operation ran (bad body, bad token, over a limit): the GraphQL over
+    HTTP error body, with no `data` entry, in the media type the client accepts."""
+    body = {"errors": [{"message": message, "extensions": extensions}]}
+    accept = None if request is None else request.headers.get("accept")
+    return Response(
+        orjson.dumps(body), status, headers, media_type=media.response_media_type(accept)
+    )
 
 
 _HTTP_CODES = {

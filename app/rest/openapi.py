@@ -134,6 +134,7 @@ SCHEMAS: dict[str, Any] = {
             "firstObjectLabel",
             "secondObjectKey",
             "secondObjectLabel",
+            "labelType",
             "associationType",
             "firstObjectToSecondObjectCardinality",
             "secondObjectToFirstObjectCardinality",
@@ -151,9 +152,15 @@ SCHEMAS: dict[str, Any] = {
             "firstObjectKey": {"type": "string"},
             "firstObjectLabel": {"type": "string"},
             "secondObjectKey": {"type": "string"},
-            "secondObjectLabel": _nullable(
-                "string", description="null for a single label (both sides read the first)"
-            ),
+            "secondObjectLabel": {
+                "type": "string",
+                "description": "For a single label, the same as firstObjectLabel (see labelType)",
+            },
+            "labelType": {
+                "type": "string",
+                "enum": ["SINGLE", "PAIR"],
+                "description": "SINGLE: one label names both sides; PAIR: a label per side",
+            },
             "associationType": {"type": "string", "enum": ["USER_DEFINED", "SYSTEM_DEFINED"]},
             "firstObjectToSecondObjectCardinality": {
                 "type": "string",

@@ -21,7 +21,9 @@ def association_json(a: AssociationModel) -> dict[str, Any]:
         "firstObjectKey": a.first_object_key,
         "firstObjectLabel": a.first_object_label,
         "secondObjectKey": a.second_object_key,
-        "secondObjectLabel": a.second_object_label,
+        # A single label names both sides: HighLevel's SDK types expect a string on each.
+        "secondObjectLabel": a.label_of_second(),
+        "labelType": "SINGLE" if a.second_object_label is None else "PAIR",
         "associationType": a.association_type,
         "firstObjectToSecondObjectCardinality": direction(a.first_to_second_limit),
         "secondObjectToFirstObjectCardinality": direction(a.second_to_first_limit),

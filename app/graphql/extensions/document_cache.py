@@ -21,6 +21,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from graphql import (
     DocumentNode,
@@ -43,6 +44,8 @@ ENTRY_OVERHEAD = 2_048
 MAX_REPEATS = 100
 # Query text and parse options.
 _Key = tuple[str, tuple[tuple[str, object], ...]]
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass
@@ -53,39 +56,50 @@ class _Entry:
     validated: dict[tuple[type, ...], list[GraphQLError]] = field(default_factory=dict)
 
 
-class DocumentStore:
-    """An LRU of parsed documents bounded by the bytes they retain."""
+class ByteBoundedLRU(Generic[K, V]):
+    """A least-recently-used map bounded by the bytes its values are weighed at (thread-safe).
+    A value heavier than the whole bound is not kept."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0
-        self._entries: OrderedDict[_Key, _Entry] = OrderedDict()
+        self._entries: OrderedDict[K, tuple[V, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: _Key) -> _Entry | None:
+    def get(self, key: K) -> V | None:
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-            return entry
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            self._entries.move_to_end(key)
+            return found[0]
 
-    def put(self, key: _Key, document: DocumentNode) -> _Entry:
-        weight = len(key[0]) * RETAINED_PER_BYTE + ENTRY_OVERHEAD
-        entry = _Entry(document, weight)
+    def put(self, key: K, value: V, weight: int) -> V:
+        """Keep `value` under `key` (evicting the least recently used beyond the bound); the
+        value already kept under `key`, if any, wins."""
         if weight > self.max_bytes:
-            return entry
+            return value
         with self._lock:
             if key in self._entries:
-                return self._entries[key]
-            self._entries[key] = entry
+                self._entries.move_to_end(key)
+                return self._entries[key][0]
+            self._entries[key] = (value, weight)
             self.bytes += weight
             while self.bytes > self.max_bytes:
-                _, evicted = self._entries.popitem(last=False)
-                self.bytes -= evicted.weight
-        return entry
+                _, (_, evicted) = self._entries.popitem(last=False)
+                self.bytes -= evicted
+        return value
+
+
+class DocumentStore(ByteBoundedLRU[_Key, _Entry]):
+    """An LRU of parsed documents bounded by the bytes they retain."""
+
+    def put_document(self, key: _Key, document: DocumentNode) -> _Entry:
+        weight = len(key[0]) * RETAINED_PER_BYTE + ENTRY_OVERHEAD
+        return self.put(key, _Entry(document, weight), weight)
 
 
 _stores: dict[int, DocumentStore] = {}
@@ -171,7 +185,7 @@ class DocumentCache(SchemaExtension):
                 except GraphQLError:
                     document = None  # Strawberry's own parse reports it
                 if document is not None and len(query) <= CACHEABLE_QUERY_BYTES:
-                    self._entry = self.store.put(key, document)
+                    self._entry = self.store.put_document(key, document)
                 elif document is not None:
                     self._entry = _Entry(document, 0)
             if self._entry is not None:
