@@ -64,5 +64,13 @@ async def test_graphql_clients(pg_dsn: str, tmp_path: Path) -> None:
     finally:
         stop_process(served)
     output = done.stdout + done.stderr
-    assert done.returncode == 0, output
+    # First the names of the failing tests (client and expectation), then the full report.
+    failing, where = [], ""
+    for line in output.split("✖ failing tests:")[-1].splitlines():
+        if line.startswith("test at "):
+            where = line.removeprefix("test at ").split(":")[0]
+        elif line.startswith("✖ ") and where:
+            failing.append(f"{where}: {line.removeprefix('✖ ').rsplit(' (', 1)[0]}")
+    summary = "failing:\n" + "\n".join(failing) + "\n\n" if failing else ""
+    assert done.returncode == 0, summary + output
     assert "ℹ fail 0" in output, output
