@@ -15,7 +15,7 @@ import {
   gql,
 } from '@apollo/client';
 import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
-import { print, relayStylePagination } from '@apollo/client/utilities';
+import { relayStylePagination } from '@apollo/client/utilities';
 import {
   codes,
   endpoint,
@@ -177,7 +177,6 @@ describe('Apollo Client 4', () => {
       // A unique operation per run: the server's APQ store must not know it yet.
       const name = `Apq_${unique()}_${useGETForHashedQueries ? 'get' : 'post'}`;
       const query = gql(`query ${name}($id: ID!) { record(id: $id) { id displayName } }`);
-      const hash = sha256(print(query));
       const variables = { id: data.ownerId };
 
       const first = await client.query({ query, variables, fetchPolicy: 'network-only' });
@@ -185,6 +184,10 @@ describe('Apollo Client 4', () => {
       assert.equal(log.length, 2, `hash-only then the retry; got ${log.map((e) => e.method)}`);
       const [miss, register] = log;
       const missParams = paramsOf(miss);
+      const sentQuery = paramsOf(register).query;
+      assert.match(sentQuery ?? '', new RegExp(`query ${name}`), 'the retry carries the query');
+      // The hash is of the query text Apollo sends (its cache adds __typename to the document).
+      const hash = sha256(sentQuery);
       assert.equal(miss.method, useGETForHashedQueries ? 'GET' : 'POST');
       assert.equal(missParams.query, undefined, 'the first request carries only the hash');
       assert.deepEqual(missParams.extensions?.persistedQuery, { version: 1, sha256Hash: hash });
@@ -195,7 +198,6 @@ describe('Apollo Client 4', () => {
         `PersistedQueryNotFound expected, got ${miss.status} ${miss.text}`,
       );
       assert.equal(register.method, 'POST', 'Apollo retries with the full query over POST');
-      assert.equal(paramsOf(register).query, print(query));
       assert.deepEqual(paramsOf(register).extensions?.persistedQuery, { version: 1, sha256Hash: hash });
       assert.equal(register.status, 200);
 
