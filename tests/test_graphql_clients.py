@@ -10,44 +10,19 @@ Installed with `npm ci` into that folder, again only when the lockfile changes. 
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
+from tests.node_support import npm_ci, requires_node
 from tests.test_failures import serve, stop_process
 
 CLIENT = Path(__file__).resolve().parent.parent / "clients" / "graphql-clients"
-STAMP = CLIENT / "node_modules" / ".relata-lock-sha256"
-
-HAVE_NODE = shutil.which("node") is not None and shutil.which("npm") is not None
-pytestmark = pytest.mark.skipif(
-    not HAVE_NODE and os.environ.get("RELATA_REQUIRE_NODE") != "1",
-    reason="node/npm not installed (RELATA_REQUIRE_NODE=1 makes this a failure)",
-)
-
-
-def install() -> None:
-    digest = hashlib.sha256((CLIENT / "package-lock.json").read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text().strip() == digest:
-        return
-    done = subprocess.run(
-        ["npm", "ci", "--no-audit", "--no-fund"],
-        cwd=CLIENT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    STAMP.write_text(digest)
+pytestmark = requires_node
 
 
 async def test_graphql_clients(pg_dsn: str, tmp_path: Path) -> None:
-    assert HAVE_NODE, "RELATA_REQUIRE_NODE=1 but node/npm are not on PATH"
-    install()
+    npm_ci(CLIENT)
     files = sorted(str(p.relative_to(CLIENT)) for p in (CLIENT / "test").glob("*.test.mjs"))
     assert files, "no clients/graphql-clients/test/*.test.mjs"
     served = await serve(pg_dsn, tmp_path)
