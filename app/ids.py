@@ -16,6 +16,9 @@ class Kind(StrEnum):
     ASSOCIATION = "asc"
     RELATION = "rel"
     LOCATION = "loc"
+    EVENT = "evt"
+    # API tokens are no Node: the id names the actor of an event, never the token itself.
+    TOKEN = "tok"
 
 
 # Location ids are the operator's own strings ("default"); their global id is a name-based

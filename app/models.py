@@ -184,3 +184,102 @@ class RelatedEdge:
     association: AssociationModel
     node: RecordModel
     label: str
+
+
+# Event types, as GraphQL names them; webhook payloads use HighLevel's names.
+EVENT_TYPES = (
+    "RECORD_CREATE",
+    "RECORD_UPDATE",
+    "RECORD_DELETE",
+    "OBJECT_CREATE",
+    "OBJECT_UPDATE",
+    "ASSOCIATION_CREATE",
+    "ASSOCIATION_UPDATE",
+    "ASSOCIATION_DELETE",
+    "RELATION_CREATE",
+    "RELATION_DELETE",
+)
+
+
+def webhook_event_name(event_type: str) -> str:
+    """`RELATION_CREATE` -> `RelationCreate`, as HighLevel's webhooks name them."""
+    return "".join(part.capitalize() for part in event_type.split("_"))
+
+
+@dataclass(frozen=True)
+class EventModel:
+    uid: uuid.UUID
+    location_id: str
+    position: int
+    type: str
+    occurred_at: datetime
+    actor_token_id: uuid.UUID | None
+    object_key: str | None
+    record_id: uuid.UUID | None
+    association_id: uuid.UUID | None
+    association_key: str | None
+    relation_id: uuid.UUID | None
+    first_record_id: uuid.UUID | None
+    second_record_id: uuid.UUID | None
+    first_object_key: str | None
+    second_object_key: str | None
+    first_object_label: str | None
+    second_object_label: str | None
+    data: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return encode(Kind.EVENT, self.uid)
+
+    @property
+    def cursor(self) -> str:
+        return str(self.position)
+
+    @classmethod
+    def from_row(cls, r: Any) -> EventModel:
+        return cls(
+            uid=r["id"],
+            location_id=r["location_id"],
+            position=r["position"],
+            type=r["type"],
+            occurred_at=r["occurred_at"],
+            actor_token_id=r["actor_token_id"],
+            object_key=r["object_key"],
+            record_id=r["record_id"],
+            association_id=r["association_id"],
+            association_key=r["association_key"],
+            relation_id=r["relation_id"],
+            first_record_id=r["first_record_id"],
+            second_record_id=r["second_record_id"],
+            first_object_key=r["first_object_key"],
+            second_object_key=r["second_object_key"],
+            first_object_label=r["first_object_label"],
+            second_object_label=r["second_object_label"],
+            data=r["data"],
+        )
+
+    def payload(self) -> dict[str, Any]:
+        """The event's fields as GraphQL, REST and webhook bodies show them."""
+
+        def rid(kind: Kind, value: uuid.UUID | None) -> str | None:
+            return None if value is None else encode(kind, value)
+
+        return {
+            "id": self.id,
+            "position": self.cursor,
+            "type": self.type,
+            "occurredAt": self.occurred_at.isoformat(),
+            "actorTokenId": rid(Kind.TOKEN, self.actor_token_id),
+            "objectKey": self.object_key,
+            "recordId": rid(Kind.RECORD, self.record_id),
+            "associationId": rid(Kind.ASSOCIATION, self.association_id),
+            "associationKey": self.association_key,
+            "relationId": rid(Kind.RELATION, self.relation_id),
+            "firstRecordId": rid(Kind.RECORD, self.first_record_id),
+            "secondRecordId": rid(Kind.RECORD, self.second_record_id),
+            "firstObjectKey": self.first_object_key,
+            "secondObjectKey": self.second_object_key,
+            "firstObjectLabel": self.first_object_label,
+            "secondObjectLabel": self.second_object_label,
+            "data": self.data,
+        }

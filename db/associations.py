@@ -165,11 +165,17 @@ async def count_relations_of_many(
     return {r["id"]: int(r["n"]) for r in rows}
 
 
-async def delete_relations_of(conn: Executor, location_id: str, uid: uuid.UUID) -> int:
-    status = await conn.execute(
-        "delete from relations where location_id = $1 and association_id = $2", location_id, uid
+async def delete_relations_of(
+    conn: Executor, location_id: str, uid: uuid.UUID
+) -> list[asyncpg.Record]:
+    """Delete the association's relations; return each one's id and records, oldest first."""
+    rows = await conn.fetch(
+        "delete from relations where location_id = $1 and association_id = $2"
+        " returning id, first_record_id, second_record_id",
+        location_id,
+        uid,
     )
-    return int(status.split()[-1])
+    return sorted(rows, key=lambda r: r["id"])
 
 
 async def delete_association(conn: Executor, location_id: str, uid: uuid.UUID) -> bool:

@@ -88,10 +88,12 @@ async def get_relations(
 # A relation as its deletion needs it: its ends, and whether its association is symmetric (to
 # count it down). Read with a row lock before the delete, because on Citus a DELETE joined to
 # another table (USING) is not a single-shard router statement; a locking SELECT join is.
+# The association's columns (prefixed a_) name the relation in its RELATION_DELETE event.
 _LOCKED = (
     "select r.id, r.location_id, r.association_id, r.first_record_id, r.second_record_id,"
     " r.created_at,"
-    " (a.second_object_label is null and a.first_object_key = a.second_object_key) as symmetric"
+    " (a.second_object_label is null and a.first_object_key = a.second_object_key) as symmetric,"
+    f" {association_sql.prefixed_columns('a', 'a_')}"
     " from relations r join associations a on a.location_id = $1 and a.id = r.association_id"
     " where r.location_id = $1"
 )

@@ -9,6 +9,7 @@ from app import ids, validation
 from app.auth import ASSOCIATIONS_READ, ASSOCIATIONS_WRITE, Principal
 from app.errors import BadUserInput, Conflict, Forbidden, LimitExceeded, NotFound
 from app.models import MAX_ASSOCIATIONS, AssociationModel
+from app.services import events
 from app.services.objects import require_object
 from app.services.transactions import in_transaction
 from db import Database
@@ -158,7 +159,9 @@ async def create_association(
         )
         if row is None:
             raise Conflict(f"an association with key {assoc_key!r} already exists", key=assoc_key)
-        return AssociationModel.from_row(row)
+        association = AssociationModel.from_row(row)
+        events.association_changed(conn, principal, "ASSOCIATION_CREATE", association)
+        return association
 
     return await in_transaction(db, work)
 
@@ -212,7 +215,9 @@ async def update_association(
             description=desc,
         )
         assert row is not None
-        return AssociationModel.from_row(row)
+        association = AssociationModel.from_row(row)
+        events.association_changed(conn, principal, "ASSOCIATION_UPDATE", association)
+        return association
 
     return await in_transaction(db, work)
 
@@ -233,7 +238,18 @@ async def delete_association(
             raise Forbidden(f"the system association {current.key!r} cannot be deleted")
         removed = 0
         if cascade:
-            removed = await sql.delete_relations_of(conn, principal.location_id, current.uid)
+            rows = await sql.delete_relations_of(conn, principal.location_id, current.uid)
+            for r in rows:
+                events.relation_changed(
+                    conn,
+                    principal,
+                    "RELATION_DELETE",
+                    current,
+                    r["id"],
+                    r["first_record_id"],
+                    r["second_record_id"],
+                )
+            removed = len(rows)
         else:
             in_use = await sql.count_relations_of(conn, principal.location_id, current.uid)
             if in_use:
@@ -243,6 +259,9 @@ async def delete_association(
                     relationCount=in_use,
                 )
         await sql.delete_association(conn, principal.location_id, current.uid)
+        events.association_changed(
+            conn, principal, "ASSOCIATION_DELETE", current, relations_deleted=removed
+        )
         return removed
 
     return await in_transaction(db, work)

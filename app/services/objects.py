@@ -6,6 +6,7 @@ from app import ids, validation
 from app.auth import SCHEMA_READ, SCHEMA_WRITE, Principal
 from app.errors import Conflict, Forbidden, LimitExceeded, NotFound
 from app.models import CUSTOM_PREFIX, MAX_CUSTOM_OBJECTS, ObjectSchemaModel
+from app.services import events
 from app.services.transactions import in_transaction
 from db import Database
 from db import locations as location_sql
@@ -85,7 +86,9 @@ async def create_object_schema(
         )
         if row is None:
             raise Conflict(f"an object with key {normalized!r} already exists", key=normalized)
-        return ObjectSchemaModel.from_row(row)
+        obj = ObjectSchemaModel.from_row(row)
+        events.object_changed(conn, principal, "OBJECT_CREATE", obj)
+        return obj
 
     return await in_transaction(db, work)
 
@@ -148,7 +151,9 @@ async def update_object_schema(
         assert row is not None  # locked above
         if display != current.primary_display_property:
             await record_sql.recompute_display_names(conn, location, current.key, display)
-        return ObjectSchemaModel.from_row(row)
+        obj = ObjectSchemaModel.from_row(row)
+        events.object_changed(conn, principal, "OBJECT_UPDATE", obj)
+        return obj
 
     return await in_transaction(db, work)
 

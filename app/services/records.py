@@ -7,7 +7,7 @@ from app import ids, pagination, validation
 from app.auth import RECORDS_READ, RECORDS_WRITE, RELATIONS_READ, Principal
 from app.errors import BadUserInput, NotFound
 from app.models import STANDARD_OBJECTS, Page, RecordModel
-from app.services import counters
+from app.services import counters, events
 from app.services.objects import require_object
 from app.services.transactions import in_transaction
 from db import Database
@@ -39,15 +39,16 @@ async def create_record(
         obj = await require_object(conn, location, object_key, lock=lock)
         validation.typed_properties(obj.key, props)
         display = validation.display_name(obj.key, obj.primary_display_property, props)
-        return RecordModel.from_row(
+        record = RecordModel.from_row(
             await sql.insert_record(conn, location, obj.key, props, display)
         )
+        events.record_changed(conn, principal, "RECORD_CREATE", record)
+        return record
 
-    if validation.normalize_object_key(object_key) in STANDARD_OBJECTS:
-        return await insert(db, None)  # standard display properties never change
     # A custom object's display property can change: read it under the lock that change
-    # waits for, in the transaction of the insert.
-    return await in_transaction(db, lambda conn: insert(conn, "record"))
+    # waits for, in the transaction of the insert (standard display properties never change).
+    lock = None if validation.normalize_object_key(object_key) in STANDARD_OBJECTS else "record"
+    return await in_transaction(db, lambda conn: insert(conn, lock))
 
 
 async def get_record(db: Database, principal: Principal, record_id: str) -> RecordModel:
@@ -95,7 +96,9 @@ async def update_record(
         display = validation.display_name(obj.key, obj.primary_display_property, merged)
         row = await sql.update_record(conn, principal.location_id, uid, merged, display)
         assert row is not None
-        return RecordModel.from_row(row)
+        record = RecordModel.from_row(row)
+        events.record_changed(conn, principal, "RECORD_UPDATE", record, changed=patch)
+        return record
 
     return await in_transaction(db, work)
 
@@ -108,7 +111,8 @@ async def delete_record(db: Database, principal: Principal, record_id: str) -> i
     async def work(conn: Any) -> int:
         # Lock first: a relation being created to this record either commits before (and is
         # deleted here) or waits and then fails its foreign key: never an orphan.
-        if await sql.lock_record(conn, principal.location_id, uid) is None:
+        current = await sql.lock_record(conn, principal.location_id, uid)
+        if current is None:
             raise record_not_found(record_id)
         location = principal.location_id
         removed = await relation_sql.lock_relations_of_record(conn, location, uid)
@@ -116,6 +120,14 @@ async def delete_record(db: Database, principal: Principal, record_id: str) -> i
         # counters; the other ends count down.
         await sql.delete_record(conn, location, uid)
         await counters.count_removed(conn, location, removed, skip=uid)
+        events.relations_deleted(conn, principal, removed)
+        events.record_changed(
+            conn,
+            principal,
+            "RECORD_DELETE",
+            RecordModel.from_row(current),
+            relations_deleted=len(removed),
+        )
         return len(removed)
 
     return await in_transaction(db, work)

@@ -13,7 +13,7 @@ from app.auth import RELATIONS_READ, RELATIONS_WRITE, Principal
 from app.errors import BadUserInput, NotFound
 from app.models import AssociationModel, Page, RecordModel, RelatedEdge, RelationModel
 from app.pagination import Window
-from app.services import counters
+from app.services import counters, events
 from app.services.transactions import in_transaction
 from db import Database
 from db import associations as association_sql
@@ -122,6 +122,16 @@ async def create_linked(
     async def work(conn: asyncpg.Connection) -> dict[tuple[Any, Any, Any], RelationModel]:
         inserted = await sql.insert_relations(conn, location, unique)
         await counters.count_added(conn, location, inserted, associations)
+        for r in inserted:  # only new links: an existing one found again changed nothing
+            events.relation_changed(
+                conn,
+                principal,
+                "RELATION_CREATE",
+                associations[r["association_id"]],
+                r["id"],
+                r["first_record_id"],
+                r["second_record_id"],
+            )
         found = {_key(r): RelationModel.from_row(r) for r in inserted}
         existing = [w for w in unique if w not in found]
         if existing:
@@ -180,6 +190,7 @@ async def delete_relations(
                 raise relation_not_found(rid)
         await sql.delete_relations(conn, principal.location_id, uids)
         await counters.count_removed(conn, principal.location_id, rows)
+        events.relations_deleted(conn, principal, rows)
         return [
             Removed(
                 ids.encode(ids.Kind.RELATION, u),

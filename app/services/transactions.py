@@ -7,6 +7,7 @@ from typing import TypeVar
 
 import asyncpg
 
+from app.services import events
 from db import Database
 
 T = TypeVar("T")
@@ -17,11 +18,16 @@ _RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 async def in_transaction(
     db: Database, work: Callable[[asyncpg.Connection], Awaitable[T]], *, attempts: int = 5
 ) -> T:
-    """Run `work` in one transaction; retry it whole when Postgres picks it as a deadlock victim."""
+    """Run `work` in one transaction, with the events it stages appended last, in the same
+    transaction; retry it whole when Postgres picks it as a deadlock victim."""
     for attempt in range(attempts):
         try:
             async with db.transaction() as conn:
-                return await work(conn)
+                with events.staging(conn) as staged:
+                    result = await work(conn)
+                    if staged is not None:
+                        await events.flush(staged)
+                    return result
         except _RETRYABLE:
             if attempt == attempts - 1:
                 raise

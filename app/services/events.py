@@ -1,0 +1,359 @@
+"""The change log: writes stage their events here and `in_transaction` appends them in the same
+transaction, just before commit; readers page through them by position."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from app import ids, validation
+from app.auth import (
+    ASSOCIATIONS_READ,
+    RECORDS_READ,
+    RELATIONS_READ,
+    SCHEMA_READ,
+    Principal,
+)
+from app.errors import BadUserInput, Forbidden, NotFound
+from app.models import (
+    EVENT_TYPES,
+    AssociationModel,
+    EventModel,
+    ObjectSchemaModel,
+    Page,
+    RecordModel,
+)
+from db import Database
+from db import events as sql
+from db import records as record_sql
+
+
+@dataclass
+class _Staged:
+    conn: asyncpg.Connection
+    location_id: str | None = None
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+_staged: contextvars.ContextVar[_Staged | None] = contextvars.ContextVar(
+    "relata_staged_events", default=None
+)
+
+
+@contextlib.contextmanager
+def staging(conn: asyncpg.Connection) -> Iterator[_Staged | None]:
+    """Collect the events of a transaction on `conn`. Yields the collection to flush, or None
+    inside a transaction that already collects on this connection (a nested service call, whose
+    events then go out with the outer one's)."""
+    current = _staged.get()
+    if current is not None and current.conn is conn:
+        yield None
+        return
+    staged = _Staged(conn)
+    token = _staged.set(staged)
+    try:
+        yield staged
+    finally:
+        _staged.reset(token)
+
+
+async def flush(staged: _Staged) -> None:
+    """Number and insert the staged events: the last statements of their transaction."""
+    if not staged.rows or staged.location_id is None:
+        return
+    count = len(staged.rows)
+    last = await sql.reserve_positions(staged.conn, staged.location_id, count)
+    rows = [(last - count + 1 + i, *row) for i, row in enumerate(staged.rows)]
+    await sql.insert_events(staged.conn, staged.location_id, rows)
+    staged.rows.clear()
+
+
+def _stage(
+    conn: Any,
+    principal: Principal,
+    type_: str,
+    *,
+    object_key: str | None = None,
+    record_id: uuid.UUID | None = None,
+    association: AssociationModel | None = None,
+    relation_id: uuid.UUID | None = None,
+    first_record_id: uuid.UUID | None = None,
+    second_record_id: uuid.UUID | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    staged = _staged.get()
+    bound = getattr(conn, "conn", conn)  # a Database bound to a transaction (db.within)
+    if staged is None or staged.conn is not bound:
+        raise RuntimeError(f"a {type_} event outside the transaction of its change")
+    if staged.location_id not in (None, principal.location_id):
+        raise RuntimeError("one transaction's events belong to one location")
+    staged.location_id = principal.location_id
+    token_id = _actor(principal)
+    a = association
+    staged.rows.append(
+        (
+            type_,
+            token_id,
+            object_key,
+            record_id,
+            None if a is None else a.uid,
+            None if a is None else a.key,
+            relation_id,
+            first_record_id,
+            second_record_id,
+            None if a is None else a.first_object_key,
+            None if a is None else a.second_object_key,
+            None if a is None else a.label_of_first(),
+            None if a is None else a.label_of_second(),
+            data or {},
+        )
+    )
+
+
+def _actor(principal: Principal) -> uuid.UUID | None:
+    """The token's id; None for changes made by the server itself (the demo data)."""
+    try:
+        return uuid.UUID(principal.token_id)
+    except ValueError:
+        return None
+
+
+def object_changed(conn: Any, principal: Principal, type_: str, obj: ObjectSchemaModel) -> None:
+    _stage(
+        conn,
+        principal,
+        type_,
+        object_key=obj.key,
+        data={
+            "key": obj.key,
+            "labels": {"singular": obj.singular_label, "plural": obj.plural_label},
+            "description": obj.description,
+            "primaryDisplayProperty": obj.primary_display_property,
+        },
+    )
+
+
+def record_changed(
+    conn: Any,
+    principal: Principal,
+    type_: str,
+    record: RecordModel,
+    *,
+    changed: dict[str, Any] | None = None,
+    relations_deleted: int | None = None,
+) -> None:
+    data: dict[str, Any] = {"properties": record.properties, "displayName": record.display_name}
+    if changed is not None:
+        data["changed"] = changed
+    if relations_deleted is not None:
+        data["relationsDeleted"] = relations_deleted
+    _stage(conn, principal, type_, object_key=record.object_key, record_id=record.uid, data=data)
+
+
+def association_changed(
+    conn: Any,
+    principal: Principal,
+    type_: str,
+    association: AssociationModel,
+    *,
+    relations_deleted: int | None = None,
+) -> None:
+    a = association
+    data: dict[str, Any] = {
+        "key": a.key,
+        "associationType": a.association_type,
+        "firstObjectKey": a.first_object_key,
+        "secondObjectKey": a.second_object_key,
+        "firstObjectLabel": a.first_object_label,
+        "secondObjectLabel": a.label_of_second(),
+        "isPaired": a.second_object_label is not None,
+        "cardinality": a.cardinality,
+        "firstToSecondLimit": a.first_to_second_limit,
+        "secondToFirstLimit": a.second_to_first_limit,
+        "description": a.description,
+    }
+    if relations_deleted is not None:
+        data["relationsDeleted"] = relations_deleted
+    _stage(conn, principal, type_, association=a, data=data)
+
+
+def relation_changed(
+    conn: Any,
+    principal: Principal,
+    type_: str,
+    association: AssociationModel,
+    relation_id: uuid.UUID,
+    first_record_id: uuid.UUID,
+    second_record_id: uuid.UUID,
+) -> None:
+    _stage(
+        conn,
+        principal,
+        type_,
+        association=association,
+        relation_id=relation_id,
+        first_record_id=first_record_id,
+        second_record_id=second_record_id,
+    )
+
+
+def relations_deleted(conn: Any, principal: Principal, rows: Sequence[Any]) -> None:
+    """RELATION_DELETE for each locked row (db.relations.lock_relations: a_-prefixed
+    association columns beside the relation's)."""
+    associations: dict[uuid.UUID, AssociationModel] = {}
+    for r in rows:
+        a = associations.get(r["association_id"])
+        if a is None:
+            a = associations[r["association_id"]] = AssociationModel.from_row(r, "a_")
+        relation_changed(
+            conn,
+            principal,
+            "RELATION_DELETE",
+            a,
+            r["id"],
+            r["first_record_id"],
+            r["second_record_id"],
+        )
+
+
+# --- reading -------------------------------------------------------------------------------
+
+# The scope that lets a token read each kind of event.
+_READ_SCOPE = {
+    "RECORD": RECORDS_READ,
+    "OBJECT": SCHEMA_READ,
+    "ASSOCIATION": ASSOCIATIONS_READ,
+    "RELATION": RELATIONS_READ,
+}
+
+
+def readable_types(principal: Principal, wanted: Sequence[str] | None) -> list[str]:
+    """The event types asked for (all when None) that the token may read."""
+    for t in wanted or ():
+        if t not in EVENT_TYPES:
+            raise BadUserInput(f"unknown event type {t!r}", field="types")
+    return [
+        t for t in (wanted or EVENT_TYPES) if principal.has_scope(_READ_SCOPE[t.split("_", 1)[0]])
+    ]
+
+
+def position_cursor(after: str | None, field_name: str = "after") -> int:
+    """A position given back by a client (an event's `position` or an edge's cursor)."""
+    if after is None:
+        return 0
+    if not isinstance(after, str) or not after.isascii() or not after.isdigit() or len(after) > 18:
+        raise BadUserInput(f"{field_name} {after!r} is not an event position", field=field_name)
+    return int(after)
+
+
+def _page(rows: list[Any], size: int, after: int) -> Page:
+    return Page(
+        items=[EventModel.from_row(r) for r in rows[:size]],
+        has_next=len(rows) > size,
+        has_previous=after > 0,
+    )
+
+
+async def list_events(
+    db: Database,
+    principal: Principal,
+    *,
+    first: int | None,
+    after: str | None,
+    types: Sequence[str] | None = None,
+    object_key: str | None = None,
+) -> Page:
+    """The location's events after `after`, oldest first (admin). Resuming from a position
+    whose successors were pruned is refused: the reader would miss them silently."""
+    if not principal.is_admin:
+        raise Forbidden("only an admin token may read the location's events", role="admin")
+    size = validation.page_size(first)
+    start = position_cursor(after)
+    visible = readable_types(principal, types)
+    if not visible:
+        return Page(items=[], has_next=False, has_previous=start > 0)
+    key = None if object_key is None else validation.normalize_object_key(object_key)
+    rows = await sql.list_events(
+        db, principal.location_id, after=start, limit=size + 1, types=visible, object_key=key
+    )
+    if start > 0:
+        await require_resumable(db, principal.location_id, start)
+    return _page(rows, size, start)
+
+
+async def require_resumable(db: Database, location_id: str, after: int) -> None:
+    first_kept = await sql.first_position_after(db, location_id, after)
+    if first_kept is None:
+        if await sql.last_position(db, location_id) > after:
+            raise BadUserInput(
+                f"the events after position {after} have been pruned; start again without `after`",
+                field="after",
+            )
+    elif first_kept > after + 1:
+        raise BadUserInput(
+            f"the events after position {after} have been pruned; the oldest kept is"
+            f" position {first_kept}",
+            field="after",
+        )
+
+
+async def record_histories(
+    db: Database,
+    principal: Principal,
+    record_ids: list[uuid.UUID],
+    *,
+    first: int | None,
+    after: str | None,
+    types: Sequence[str] | None = None,
+) -> dict[uuid.UUID, Page]:
+    """Each record's history page (its events and its relations', oldest first) in one
+    statement whatever the number of records."""
+    principal.require(RECORDS_READ)
+    size = validation.page_size(first)
+    start = position_cursor(after)
+    visible = [
+        t for t in readable_types(principal, types) if t.startswith(("RECORD_", "RELATION_"))
+    ]
+    if not visible or not record_ids:
+        return {r: Page(items=[], has_next=False, has_previous=start > 0) for r in record_ids}
+    rows = await sql.record_histories(
+        db, principal.location_id, record_ids, after=start, limit=size, types=visible
+    )
+    grouped: dict[uuid.UUID, list[Any]] = {r: [] for r in record_ids}
+    for r in rows:
+        grouped[r["parent_id"]].append(r)
+    return {r: _page(rs, size, start) for r, rs in grouped.items()}
+
+
+async def record_history(
+    db: Database,
+    principal: Principal,
+    record_id: str,
+    *,
+    first: int | None,
+    after: str | None,
+    types: Sequence[str] | None = None,
+) -> Page:
+    """One record's history (REST). A deleted record's history stays readable; an id that
+    never had any event in this location is NOT_FOUND."""
+    uid = ids.decode(ids.Kind.RECORD, record_id, field="recordId")
+    page = (await record_histories(db, principal, [uid], first=first, after=after, types=types))[
+        uid
+    ]
+    if not page.items and position_cursor(after) == 0:
+        if await record_sql.get_record(db, principal.location_id, uid) is None:
+            raise NotFound(f"no record with id {record_id!r}", id=record_id)
+    return page
+
+
+async def get_events(db: Database, principal: Principal, uids: list[uuid.UUID]) -> list[EventModel]:
+    """Events by id that the token may read (others are as unknown as missing ones)."""
+    visible = set(readable_types(principal, None)) if principal.is_admin else set()
+    rows = await sql.get_events(db, principal.location_id, uids)
+    return [EventModel.from_row(r) for r in rows if r["type"] in visible]
