@@ -19,6 +19,8 @@ from app.graphql.types import (
     DeleteRecordPayload,
     DeleteRelationPayload,
     DeleteRelationsPayload,
+    Event,
+    EventConnection,
     Location,
     Node,
     ObjectSchema,
@@ -30,6 +32,7 @@ from app.graphql.types import (
 )
 from db import is_unavailable
 from resolvers import associations as association_resolvers
+from resolvers import events as event_resolvers
 from resolvers import objects as object_resolvers
 from resolvers import records as record_resolvers
 from resolvers import relations as relation_resolvers
@@ -51,6 +54,7 @@ class Query:
     association_by_key: Association | None = strawberry.field(
         resolver=association_resolvers.association_by_key
     )
+    events: EventConnection = strawberry.field(resolver=event_resolvers.events)
 
 
 @strawberry.type
@@ -110,7 +114,7 @@ def build_schema(extensions: list[Any] | None = None) -> RelataSchema:
     built = RelataSchema(
         query=Query,
         mutation=Mutation,
-        types=[Contact, Company, Opportunity, CustomObjectRecord, Location],
+        types=[Contact, Company, Opportunity, CustomObjectRecord, Location, Event],
         extensions=extensions or [],
         execution_context_class=PassThroughExecutionContext,
     )
