@@ -56,6 +56,8 @@ class Settings:
     connections_per_request: int = 2
     # Connections one location may hold at once; 0 means half of what the gate hands out.
     location_connections: int = 0
+    # Days of events `relata events prune` keeps; None keeps them all.
+    event_retention_days: float | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -89,6 +91,9 @@ class Settings:
             apq_cache_bytes=_int("RELATA_APQ_CACHE_BYTES", 4 * 2**20),
             connections_per_request=_int("RELATA_CONNECTIONS_PER_REQUEST", 2),
             location_connections=_int("RELATA_LOCATION_CONNECTIONS", 0),
+            event_retention_days=_float("RELATA_EVENT_RETENTION_DAYS", -1.0)
+            if os.environ.get("RELATA_EVENT_RETENTION_DAYS")
+            else None,
         )
 
     @property

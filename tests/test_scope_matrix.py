@@ -669,6 +669,11 @@ REST_ROWS: list[RestRow] = [
         (REL_READ,),
         get(lambda w: f"/associations/relations/{w.contact}"),
     ),
+    r(
+        "GET /associations/relations/{recordId}/history",
+        (REC_READ,),
+        get(lambda w: f"/associations/relations/{w.contact}/history"),
+    ),
     r("DELETE /associations/relations/{relationId}", (REL_WRITE,), rest_unlink),
     *rest_association_rows("/associations", "objectKey"),
     *rest_association_rows("/objects-association", "object"),

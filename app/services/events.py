@@ -362,3 +362,19 @@ async def get_event(db: Database, principal: Principal, event_id: str) -> EventM
     kind = rows[0]["type"].split("_", 1)[0]
     principal.require(_READ_SCOPE[kind], admin=kind in ("OBJECT", "ASSOCIATION"))
     return EventModel.from_row(rows[0])
+
+
+async def prune(db: Database, *, older_than_days: float, location_id: str | None = None) -> int:
+    """Delete events older than the given age, of one location or of all; return how many.
+    A reader resuming from a pruned position is then told so (`require_resumable`)."""
+    if older_than_days < 0:
+        raise BadUserInput("the retention must be zero or more days", field="days")
+    async with db.transaction() as conn:
+        cutoff = await conn.fetchval(
+            "select now() - make_interval(secs => $1)", older_than_days * 86400
+        )
+        if location_id is not None:
+            return await sql.prune_location(conn, location_id, cutoff)
+        # The one statement that spans locations: allowed here (multi-shard on Citus).
+        await conn.execute("set local citus.multi_task_query_log_level = off")
+        return await sql.prune_all(conn, cutoff)
