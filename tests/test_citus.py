@@ -33,7 +33,16 @@ from tests.assoc_support import assert_invariants
 from tests.helpers import Api
 from tests.test_cli import ROOT, free_port
 
-TABLES = ("api_tokens", "objects", "records", "associations", "relations", "relation_counters")
+TABLES = (
+    "api_tokens",
+    "objects",
+    "records",
+    "associations",
+    "relations",
+    "relation_counters",
+    "events",
+    "event_positions",
+)
 
 
 @dataclass

@@ -33,6 +33,8 @@ TENANT_TABLES = (
     "associations",
     "relations",
     "relation_counters",
+    "events",
+    "event_positions",
 )
 _KEYWORDS = {
     "where", "on", "set", "join", "left", "inner", "order", "group", "limit", "using",
@@ -213,6 +215,7 @@ STATIC_EXCEPTIONS = {
     ("migrate.py", "citus_role"): "catalog: is Citus installed, is this the coordinator",
     ("migrate.py", "_check_worker_schema"): "schema_migrations: global bookkeeping",
     ("locations.py", "any_location"): "CLI first start: is the database empty? (no API path)",
+    ("events.py", "prune_all"): "`relata events prune` over every location (no API path)",
 }
 
 
