@@ -144,15 +144,32 @@ async def last_position(conn: Executor, location_id: str) -> int:
     return int(value or 0)
 
 
-async def first_position_after(conn: Executor, location_id: str, after: int) -> int | None:
-    """The first stored position past `after` (None when there is none): a reader resuming
-    after `after` has missed pruned events when this is beyond after + 1."""
-    value = await conn.fetchval(
-        "select min(position) from events where location_id = $1 and position > $2",
+async def resume_point(conn: Executor, location_id: str, after: int) -> tuple[int | None, int]:
+    """The first stored position past `after` (None when there is none) and the last position
+    given out, read in one snapshot: a reader resuming after `after` has missed pruned events
+    when the first is beyond after + 1, or when there is none although the last is past it."""
+    row = await conn.fetchrow(
+        "select (select min(position) from events where location_id = $1 and position > $2)"
+        " as first_kept,"
+        " (select last from event_positions where location_id = $1) as last",
         location_id,
         after,
     )
-    return None if value is None else int(value)
+    assert row is not None
+    first = row["first_kept"]
+    return (None if first is None else int(first)), int(row["last"] or 0)
+
+
+async def association_labels(
+    conn: Executor, location_id: str, uids: list[uuid.UUID]
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "select id, key, first_object_key, second_object_key, first_object_label,"
+        " coalesce(second_object_label, first_object_label) as second_object_label"
+        " from associations where location_id = $1 and id = any($2::uuid[])",
+        location_id,
+        uids,
+    )
 
 
 async def prune_location(conn: Executor, location_id: str, before: datetime) -> int:

@@ -69,9 +69,46 @@ async def flush(staged: _Staged) -> None:
         return
     count = len(staged.rows)
     last = await sql.reserve_positions(staged.conn, staged.location_id, count)
+    await _label_relations_as_of_now(staged)
     rows = [(last - count + 1 + i, *row) for i, row in enumerate(staged.rows)]
     await sql.insert_events(staged.conn, staged.location_id, rows)
     staged.rows.clear()
+
+
+# Where a staged row keeps the association's key, object keys and labels (see _stage).
+_ASSOCIATION_ID, _ASSOCIATION_KEY, _FIRST_OBJECT_KEY = 4, 5, 9
+
+
+async def _label_relations_as_of_now(staged: _Staged) -> None:
+    """Give relation events the association's key and labels as they stand at their positions.
+    The association was read before the write's transaction (or joined without a lock), so a
+    rename may have committed since; once the positions are reserved every event before them is
+    committed and none after them is, so the labels read now are the ones at these positions."""
+    wanted = {
+        row[_ASSOCIATION_ID]
+        for row in staged.rows
+        if row[0].startswith("RELATION_") and row[_ASSOCIATION_ID] is not None
+    }
+    if not wanted:
+        return
+    assert staged.location_id is not None
+    current = {
+        r["id"]: r
+        for r in await sql.association_labels(staged.conn, staged.location_id, list(wanted))
+    }
+    for i, row in enumerate(staged.rows):
+        a = current.get(row[_ASSOCIATION_ID]) if row[0].startswith("RELATION_") else None
+        if a is not None:  # gone: deleted in this same transaction, whose rows say it all
+            staged.rows[i] = (
+                *row[:_ASSOCIATION_KEY],
+                a["key"],
+                *row[_ASSOCIATION_KEY + 1 : _FIRST_OBJECT_KEY],
+                a["first_object_key"],
+                a["second_object_key"],
+                a["first_object_label"],
+                a["second_object_label"],
+                row[-1],
+            )
 
 
 def _stage(
@@ -282,15 +319,16 @@ async def list_events(
     rows = await sql.list_events(
         db, principal.location_id, after=start, limit=size + 1, types=visible, object_key=key
     )
-    if start > 0:
+    # Nothing can be missing when the next position itself came back (unfiltered).
+    if start > 0 and not (not types and key is None and rows and rows[0]["position"] == start + 1):
         await require_resumable(db, principal.location_id, start)
     return _page(rows, size, start)
 
 
 async def require_resumable(db: Database, location_id: str, after: int) -> None:
-    first_kept = await sql.first_position_after(db, location_id, after)
+    first_kept, last = await sql.resume_point(db, location_id, after)
     if first_kept is None:
-        if await sql.last_position(db, location_id) > after:
+        if last > after:
             raise BadUserInput(
                 f"the events after position {after} have been pruned; start again without `after`",
                 field="after",
