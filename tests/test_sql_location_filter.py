@@ -33,6 +33,11 @@ TENANT_TABLES = (
     "associations",
     "relations",
     "relation_counters",
+    "event_positions",
+    "events",
+    "webhooks",
+    "webhook_deliveries",
+    "webhook_locations",
 )
 _KEYWORDS = {
     "where", "on", "set", "join", "left", "inner", "order", "group", "limit", "using",
@@ -213,6 +218,10 @@ STATIC_EXCEPTIONS = {
     ("migrate.py", "citus_role"): "catalog: is Citus installed, is this the coordinator",
     ("migrate.py", "_check_worker_schema"): "schema_migrations: global bookkeeping",
     ("locations.py", "any_location"): "CLI first start: is the database empty? (no API path)",
+    ("webhooks.py", "webhook_locations"): (
+        "the webhook worker's directory of locations with webhooks (a reference table on Citus;"
+        " no API path)"
+    ),
 }
 
 
