@@ -71,6 +71,29 @@ def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
     return 1
 
 
+def cmd_events_prune(args: argparse.Namespace, settings: Settings) -> int:
+    from app.services.events import prune
+
+    days = (
+        args.older_than_days if args.older_than_days is not None else settings.event_retention_days
+    )
+    if days is None:
+        _print(
+            "nothing pruned: events are kept for good unless RELATA_EVENT_RETENTION_DAYS or"
+            " --older-than-days says otherwise"
+        )
+        return 0
+
+    async def run(db):  # type: ignore[no-untyped-def]
+        return await prune(db, older_than_days=days, location_id=args.location)
+
+    where = f"location {args.location!r}" if args.location else "every location"
+    print(f"pruning events older than {days:g} days in {where} ...", file=sys.stderr, flush=True)
+    removed = asyncio.run(_with_db(settings, run))
+    _print(f"pruned {removed} event(s) older than {days:g} days from {where}")
+    return 0
+
+
 def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
     from app.graphql.schema import schema
 
@@ -287,6 +310,23 @@ def build_parser() -> argparse.ArgumentParser:
         " RELATA_WEBHOOK_ALLOW_PRIVATE (0). See docs/webhooks.md.",
     )
     deliver.set_defaults(func=cmd_deliver)
+    events = sub.add_parser("events", help="maintain the change log (history, webhooks)")
+    events_sub = events.add_subparsers(dest="events_command", required=True, metavar="ACTION")
+    prune = events_sub.add_parser(
+        "prune",
+        help="delete events older than the retention",
+        description="Delete events older than --older-than-days, or RELATA_EVENT_RETENTION_DAYS"
+        " when not given (unset: keep everything, prune nothing). A client resuming from a"
+        " pruned position gets a clear error, never a silent gap.",
+    )
+    prune.add_argument(
+        "--older-than-days",
+        type=float,
+        metavar="DAYS",
+        help="keep only the last DAYS days (default RELATA_EVENT_RETENTION_DAYS)",
+    )
+    prune.add_argument("--location", help="only this location (default: every location)")
+    prune.set_defaults(func=cmd_events_prune)
 
     export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.set_defaults(func=cmd_export_schema)

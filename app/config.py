@@ -70,6 +70,8 @@ class Settings:
     webhook_concurrency: int = 32
     webhook_endpoint_concurrency: int = 4
     webhook_pool_size: int = 2
+    # Days of events `relata events prune` keeps; None keeps them all.
+    event_retention_days: float | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -114,6 +116,9 @@ class Settings:
             webhook_concurrency=_int("RELATA_WEBHOOK_CONCURRENCY", 32),
             webhook_endpoint_concurrency=_int("RELATA_WEBHOOK_ENDPOINT_CONCURRENCY", 4),
             webhook_pool_size=_int("RELATA_WEBHOOK_POOL_SIZE", 2),
+            event_retention_days=_float("RELATA_EVENT_RETENTION_DAYS", -1.0)
+            if os.environ.get("RELATA_EVENT_RETENTION_DAYS")
+            else None,
         )
 
     @property

@@ -7,6 +7,7 @@ from app.errors import BadUserInput, NotFound
 from app.graphql.context import Info
 from app.graphql.types import (
     Association,
+    Event,
     Location,
     Node,
     ObjectSchema,
@@ -16,6 +17,7 @@ from app.graphql.types import (
     record_from_model,
 )
 from app.services import associations as association_service
+from app.services import events as event_service
 from app.services import locations as location_service
 from app.services import objects as object_service
 from app.services import records as record_service
@@ -57,5 +59,9 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
         from app.services import webhooks as webhook_service
 
         return Webhook.from_model(await webhook_service.get_webhook(ctx.db, ctx.principal, id))
-    schema = await object_service.get_object_schema_by_id(ctx.db, ctx.principal, id)
-    return ObjectSchema.from_model(schema)
+    if kind is ids.Kind.EVENT:
+        return Event.from_model(await event_service.get_event(ctx.db, ctx.principal, id))
+    if kind is ids.Kind.OBJECT:
+        schema = await object_service.get_object_schema_by_id(ctx.db, ctx.principal, id)
+        return ObjectSchema.from_model(schema)
+    raise NotFound(f"no node with id {id!r}", id=id)

@@ -242,6 +242,17 @@ async def fresh_association(w: World) -> dict[str, Any]:
     return {"id": await w.fresh_association()}
 
 
+async def relation_event(w: World) -> dict[str, Any]:
+    """The RELATION_CREATE event of the world's relation."""
+    found = await w.tenant.admin.ok(
+        "{ events(types: [RELATION_CREATE]) { edges { node { id relationId } } } }"
+    )
+    (event,) = [
+        e["node"] for e in found["events"]["edges"] if e["node"]["relationId"] == w.relation
+    ]
+    return {"id": event["id"]}
+
+
 async def link_input(w: World) -> dict[str, Any]:
     return {"i": await w.pair()}
 
@@ -520,6 +531,30 @@ GRAPHQL_ROWS: list[Gql] = [
         both_paths=True,
         label="with both scopes",
     ),
+    # Events: the location's log is an admin's, filtered to the kinds its scopes read (every
+    # scope reads one kind, so no admin is refused); a record's history needs the record.
+    q("Query.events", "{ events { edges { node { id type } } } }", (), admin_only=True),
+    q(
+        "Query.events",
+        "{ events { edges { node { id type } } } }",
+        (),
+        admin_only=True,
+        role="user",
+    ),
+    q(
+        "Record.history",
+        "query($id: ID!) { record(id: $id) { id history { edges { node { id type } } } } }",
+        (REC_READ,),
+        variables=REC_ID,
+        at="record",
+    ),
+    q(
+        "Query.node",
+        NODE,
+        (REL_READ,),
+        variables=relation_event,
+        label="relation event",
+    ),
     q(
         "Association.relationCount",
         "query($id: ID!) { association(id: $id) { key relationCount } }",
@@ -532,7 +567,11 @@ GRAPHQL_ROWS: list[Gql] = [
 
 # Entity fields whose check is the one of the connection field above them: the connection's
 # own items (Record.relations returns relations, Query.records returns records).
-COVERED_BY = {"RelationEdge.relation": "Record.relations", "RecordEdge.node": "Query.records"}
+COVERED_BY = {
+    "RelationEdge.relation": "Record.relations",
+    "RecordEdge.node": "Query.records",
+    "EventEdge.node": "Query.events",
+}
 # Fields that return no entity but disclose another kind's data.
 DISCLOSING_SCALARS = {"Association.relationCount"}
 
@@ -629,6 +668,11 @@ REST_ROWS: list[RestRow] = [
         "GET /associations/relations/{recordId}",
         (REL_READ,),
         get(lambda w: f"/associations/relations/{w.contact}"),
+    ),
+    r(
+        "GET /associations/relations/{recordId}/history",
+        (REC_READ,),
+        get(lambda w: f"/associations/relations/{w.contact}/history"),
     ),
     r("DELETE /associations/relations/{relationId}", (REL_WRITE,), rest_unlink),
     *rest_association_rows("/associations", "objectKey"),
@@ -801,7 +845,7 @@ def _entity_fields() -> set[str]:
     """`Type.field` of every field, roots included, that returns an entity (a Node, a record or
     a connection of them), with fields of the Record interface named on it."""
     gql = schema._schema
-    entities = {"Node", "Record", "RelationConnection", "RecordConnection"}
+    entities = {"Node", "Record", "RelationConnection", "RecordConnection", "EventConnection"}
     entities |= {t.name for t in gql.type_map.values() if _implements(t, "Node")}
     record = gql.type_map["Record"]
     out: set[str] = set()

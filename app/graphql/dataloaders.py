@@ -7,12 +7,14 @@ import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aiodataloader import DataLoader
 
 from app.auth import Principal
 from app.models import AssociationModel, Page, RecordModel, RelationModel
 from app.services import associations as association_service
+from app.services import events as event_service
 from app.services import relations as relation_service
 from app.services.relations import RelatedQuery
 from db import Database
@@ -90,6 +92,42 @@ class RelatedPageLoader(DataLoader[tuple[uuid.UUID, RelatedQuery], Page]):
         return [pages[k] for k in keys]
 
 
+@dataclass(frozen=True)
+class HistoryKey:
+    """The arguments of `Record.history`, minus the record: records sharing them are batched."""
+
+    first: int | None
+    after: str | None
+    types: tuple[str, ...] | None
+
+
+class HistoryLoader(DataLoader[tuple[uuid.UUID, HistoryKey], Page]):
+    """Key: (record, page arguments); one statement per distinct arguments, however many
+    records ask."""
+
+    def __init__(self, db: Database, principal: Principal) -> None:
+        super().__init__()
+        self.db, self.principal = db, principal
+
+    async def batch_load_fn(self, keys: Sequence[tuple[uuid.UUID, HistoryKey]]) -> list[Page]:
+        groups: dict[HistoryKey, list[uuid.UUID]] = defaultdict(list)
+        for record, q in keys:
+            groups[q].append(record)
+        pages: dict[tuple[uuid.UUID, HistoryKey], Page] = {}
+        for q, records in groups.items():
+            result = await event_service.record_histories(
+                self.db,
+                self.principal,
+                list(dict.fromkeys(records)),
+                first=q.first,
+                after=q.after,
+                types=q.types,
+            )
+            for record, page in result.items():
+                pages[(record, q)] = page
+        return [pages[k] for k in keys]
+
+
 class Loaders:
     """Built on first use: most requests need none of them (the pre-shaped path batches by
     itself), and each costs an object and an event-loop lookup to create."""
@@ -116,6 +154,10 @@ class Loaders:
     @functools.cached_property
     def related(self) -> RelatedPageLoader:
         return RelatedPageLoader(self.db, self.principal)
+
+    @functools.cached_property
+    def history(self) -> HistoryLoader:
+        return HistoryLoader(self.db, self.principal)
 
     def prime_page(self, page: Page) -> None:
         for edge in page.items:

@@ -19,6 +19,8 @@ from app.graphql.types import (
     DeleteRecordPayload,
     DeleteRelationPayload,
     DeleteRelationsPayload,
+    Event,
+    EventConnection,
     Location,
     Node,
     ObjectSchema,
@@ -32,6 +34,7 @@ from app.graphql.webhook_types import CreateWebhookPayload, DeleteWebhookPayload
 from app.graphql.webhook_types import WebhookDelivery as WebhookDeliveryType
 from db import is_unavailable
 from resolvers import associations as association_resolvers
+from resolvers import events as event_resolvers
 from resolvers import objects as object_resolvers
 from resolvers import records as record_resolvers
 from resolvers import relations as relation_resolvers
@@ -57,6 +60,7 @@ class Query:
     webhooks: list[Webhook] = strawberry.field(
         resolver=webhook_resolvers.webhooks, description="The location's webhooks (admin)."
     )
+    events: EventConnection = strawberry.field(resolver=event_resolvers.events)
 
 
 @strawberry.type
@@ -129,7 +133,7 @@ def build_schema(extensions: list[Any] | None = None) -> RelataSchema:
     built = RelataSchema(
         query=Query,
         mutation=Mutation,
-        types=[Contact, Company, Opportunity, CustomObjectRecord, Location],
+        types=[Contact, Company, Opportunity, CustomObjectRecord, Location, Event],
         extensions=extensions or [],
         execution_context_class=PassThroughExecutionContext,
     )

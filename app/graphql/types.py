@@ -12,8 +12,11 @@ from app import ids
 from app.access import require_read
 from app.graphql.arguments import page_args
 from app.graphql.context import Info
+from app.graphql.dataloaders import HistoryKey
 from app.models import (
+    EVENT_TYPES,
     AssociationModel,
+    EventModel,
     ObjectSchemaModel,
     Page,
     RecordModel,
@@ -165,6 +168,26 @@ class Record(Node):
         page = await ctx.loaders.related.load((self.model.uid, q))
         ctx.loaders.prime_page(page)
         return RelationConnection.from_page(page)
+
+    @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry's overloads
+        description="The changes that touched this record, oldest first: its own and those of"
+        " relations on either side (those the token may read). Page forward with `first`"
+        " after the cursor `after` (an event's `position`)."
+    )
+    async def history(
+        self,
+        info: Info,
+        first: int | None = 50,
+        after: str | None = None,
+        types: list[EventType] | None = None,
+    ) -> EventConnection:
+        key = HistoryKey(
+            first=first,
+            after=after,
+            types=None if types is None else tuple(t.value for t in types),
+        )
+        page = await info.context.loaders.history.load((self.model.uid, key))
+        return EventConnection.from_page(page)
 
 
 def text_property(properties: dict[str, Any], name: str) -> str | None:
@@ -556,3 +579,103 @@ class CreateRelationInput:
 class RelatedToInput:
     record_id: strawberry.ID
     association_id: strawberry.ID | None = None
+
+
+@strawberry.enum(
+    description="What changed. Webhook payloads name them as HighLevel does"
+    " (`RELATION_CREATE` is `RelationCreate`)."
+)
+class EventType(Enum):
+    RECORD_CREATE = "RECORD_CREATE"
+    RECORD_UPDATE = "RECORD_UPDATE"
+    RECORD_DELETE = "RECORD_DELETE"
+    OBJECT_CREATE = "OBJECT_CREATE"
+    OBJECT_UPDATE = "OBJECT_UPDATE"
+    ASSOCIATION_CREATE = "ASSOCIATION_CREATE"
+    ASSOCIATION_UPDATE = "ASSOCIATION_UPDATE"
+    ASSOCIATION_DELETE = "ASSOCIATION_DELETE"
+    RELATION_CREATE = "RELATION_CREATE"
+    RELATION_DELETE = "RELATION_DELETE"
+
+
+assert tuple(t.value for t in EventType) == EVENT_TYPES
+
+
+def _id_or_none(kind: ids.Kind, value: Any) -> strawberry.ID | None:
+    return None if value is None else strawberry.ID(ids.encode(kind, value))
+
+
+@strawberry.type(
+    description="One change, appended in the transaction that made it. `position` orders a"
+    " location's events and is the cursor to resume after."
+)
+class Event(Node):
+    id: strawberry.ID
+    position: str = strawberry.field(
+        description="Increases with every event of the location, in commit order; pass it as"
+        " `after` to read what followed."
+    )
+    type: EventType
+    occurred_at: datetime
+    actor_token_id: strawberry.ID | None = strawberry.field(
+        description="The id of the token that made the change (never the token itself)."
+    )
+    object_key: str | None
+    record_id: strawberry.ID | None
+    association_id: strawberry.ID | None
+    association_key: str | None
+    relation_id: strawberry.ID | None
+    first_record_id: strawberry.ID | None
+    second_record_id: strawberry.ID | None
+    first_object_key: str | None
+    second_object_key: str | None
+    first_object_label: str | None = strawberry.field(
+        description="The role of the first record (relations) or side (associations)."
+    )
+    second_object_label: str | None
+    data: JSON = strawberry.field(
+        description="The state after the change: a record's properties and display name (and"
+        " `changed`, the property names an update set or removed), an association's or an"
+        " object's definition; `relationsDeleted` on deletes that took relations with them."
+    )
+    model: strawberry.Private[EventModel]
+
+    @classmethod
+    def from_model(cls, m: EventModel) -> Event:
+        return cls(
+            id=strawberry.ID(m.id),
+            position=m.cursor,
+            type=EventType(m.type),
+            occurred_at=m.occurred_at,
+            actor_token_id=_id_or_none(ids.Kind.TOKEN, m.actor_token_id),
+            object_key=m.object_key,
+            record_id=_id_or_none(ids.Kind.RECORD, m.record_id),
+            association_id=_id_or_none(ids.Kind.ASSOCIATION, m.association_id),
+            association_key=m.association_key,
+            relation_id=_id_or_none(ids.Kind.RELATION, m.relation_id),
+            first_record_id=_id_or_none(ids.Kind.RECORD, m.first_record_id),
+            second_record_id=_id_or_none(ids.Kind.RECORD, m.second_record_id),
+            first_object_key=m.first_object_key,
+            second_object_key=m.second_object_key,
+            first_object_label=m.first_object_label,
+            second_object_label=m.second_object_label,
+            data=cast(JSON, m.data),
+            model=m,
+        )
+
+
+@strawberry.type
+class EventEdge:
+    cursor: str
+    node: Event
+
+
+@strawberry.type
+class EventConnection:
+    edges: list[EventEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def from_page(cls, page: Page) -> EventConnection:
+        edges = [EventEdge(cursor=m.cursor, node=Event.from_model(m)) for m in page.items]
+        return cls(edges=edges, page_info=page_info([e.cursor for e in edges], page))

@@ -8,27 +8,10 @@ from enum import Enum
 import strawberry
 
 from app.graphql.context import Info
-from app.graphql.types import Node, PageInfo, page_info
+from app.graphql.types import EventType, Node, PageInfo, page_info
 from app.models import Page
 from app.services import webhooks as service
 from app.webhooks.models import MAX_URL, MAX_WEBHOOKS, DeliveryModel, WebhookModel
-
-try:  # the event log's GraphQL enum, when the types module defines it
-    from app.graphql.types import EventType  # type: ignore[attr-defined]
-except ImportError:
-
-    @strawberry.enum(description="What changed: the type of a change event.")
-    class EventType(Enum):  # type: ignore[no-redef]
-        RECORD_CREATE = "RECORD_CREATE"
-        RECORD_UPDATE = "RECORD_UPDATE"
-        RECORD_DELETE = "RECORD_DELETE"
-        OBJECT_CREATE = "OBJECT_CREATE"
-        OBJECT_UPDATE = "OBJECT_UPDATE"
-        ASSOCIATION_CREATE = "ASSOCIATION_CREATE"
-        ASSOCIATION_UPDATE = "ASSOCIATION_UPDATE"
-        ASSOCIATION_DELETE = "ASSOCIATION_DELETE"
-        RELATION_CREATE = "RELATION_CREATE"
-        RELATION_DELETE = "RELATION_DELETE"
 
 
 @strawberry.enum(

@@ -14,6 +14,7 @@ from app.rest.openapi import openapi_endpoint
 ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/associations/relations", relations.create),
     ("POST", "/associations/relations/bulk", relations.bulk),
+    ("GET", "/associations/relations/{recordId}/history", relations.history),
     ("GET", "/associations/relations/{recordId}", relations.list_for_record),
     ("DELETE", "/associations/relations/{relationId}", relations.delete),
     ("POST", "/associations/", associations.create),

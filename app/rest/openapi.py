@@ -309,6 +309,50 @@ SCHEMAS: dict[str, Any] = {
             "total": {"type": "integer", "minimum": 0},
         },
     },
+    "Event": {
+        "type": "object",
+        "description": "One change (docs/events.md lists every type with an example)",
+        "required": ["id", "position", "type", "occurredAt", "data"],
+        "properties": {
+            "id": {"type": "string"},
+            "position": {
+                "type": "string",
+                "description": "Increases with every event of the location; resume after it",
+            },
+            "type": {"type": "string", "enum": list(EVENT_TYPES)},
+            "occurredAt": {"type": "string", "format": "date-time"},
+            "data": {"type": "object"},
+            **{
+                name: {"type": ["string", "null"]}
+                for name in (
+                    "actorTokenId",
+                    "objectKey",
+                    "recordId",
+                    "associationId",
+                    "associationKey",
+                    "relationId",
+                    "firstRecordId",
+                    "secondRecordId",
+                    "firstObjectKey",
+                    "secondObjectKey",
+                    "firstObjectLabel",
+                    "secondObjectLabel",
+                )
+            },
+        },
+    },
+    "EventPage": {
+        "type": "object",
+        "required": ["events", "hasMore", "nextCursor"],
+        "properties": {
+            "events": {"type": "array", "items": _ref("Event")},
+            "hasMore": {"type": "boolean"},
+            "nextCursor": {
+                "type": ["string", "null"],
+                "description": "The position to pass as `after` for the next page",
+            },
+        },
+    },
     "Object": {
         "type": "object",
         "required": ["id", "key", "locationId", "standard", "labels", "primaryDisplayProperty"],
@@ -538,6 +582,33 @@ PATHS: dict[str, Any] = {
             _ref("RelationBulkResult"),
             body=_ref("RelationBulk"),
             errors=(400, 401, 403, 404, 422),
+            tag="relations",
+        )
+    },
+    "/associations/relations/{id}/history": {
+        "get": _op(
+            "A record's history: its changes and its relations', oldest first (a deleted"
+            " record's too)",
+            _ref("EventPage"),
+            params=[
+                _path("id", "A record id (`rec_...`)", **_ID),
+                LOCATION,
+                _param("after", "query", {"type": "string"}, "An event position: start after it"),
+                _param(
+                    "limit",
+                    "query",
+                    {"type": "integer", "minimum": 0, "maximum": 500},
+                    "Events per page (default 50)",
+                ),
+                _param(
+                    "types",
+                    "query",
+                    {"type": "array", "items": {"type": "string", "enum": list(EVENT_TYPES)}},
+                    "Only these event types (repeat it, or comma-separate)",
+                    style="form",
+                    explode=True,
+                ),
+            ],
             tag="relations",
         )
     },

@@ -11,6 +11,7 @@ from app.errors import BadUserInput
 from app.ids import Kind
 from app.rest.base import Body, Call, accepts, json_response
 from app.rest.serializers import relation_json
+from app.services import events as event_service
 from app.services import relations as service
 
 
@@ -81,3 +82,26 @@ async def delete(call: Call) -> Response:
     relation_id = call.path("relationId")
     await service.delete_relations(call.db, call.principal, [relation_id])
     return json_response({"deleted": True, "id": relation_id, "message": "Relation deleted"})
+
+
+@accepts("after", "limit", "types")
+async def history(call: Call) -> Response:
+    """A record's changes, oldest first, as Record.history has them; a deleted record's history
+    stays readable. Page on with `after` = the last event's position (`nextCursor`)."""
+    call.check_location()
+    page = await event_service.record_history(
+        call.db,
+        call.principal,
+        call.path("recordId"),
+        first=call.query_int("limit"),
+        after=call.query("after"),
+        types=call.query_list("types"),
+    )
+    events = [e.payload() for e in page.items]
+    return json_response(
+        {
+            "events": events,
+            "hasMore": page.has_next,
+            "nextCursor": events[-1]["position"] if events else call.query("after"),
+        }
+    )

@@ -145,12 +145,12 @@ def record_changed(
     type_: str,
     record: RecordModel,
     *,
-    changed: dict[str, Any] | None = None,
+    changed: Sequence[str] | None = None,
     relations_deleted: int | None = None,
 ) -> None:
     data: dict[str, Any] = {"properties": record.properties, "displayName": record.display_name}
     if changed is not None:
-        data["changed"] = changed
+        data["changed"] = sorted(changed)  # the names set or removed
     if relations_deleted is not None:
         data["relationsDeleted"] = relations_deleted
     _stage(conn, principal, type_, object_key=record.object_key, record_id=record.uid, data=data)
@@ -352,8 +352,29 @@ async def record_history(
     return page
 
 
-async def get_events(db: Database, principal: Principal, uids: list[uuid.UUID]) -> list[EventModel]:
-    """Events by id that the token may read (others are as unknown as missing ones)."""
-    visible = set(readable_types(principal, None)) if principal.is_admin else set()
-    rows = await sql.get_events(db, principal.location_id, uids)
-    return [EventModel.from_row(r) for r in rows if r["type"] in visible]
+async def get_event(db: Database, principal: Principal, event_id: str) -> EventModel:
+    """An event by id: FORBIDDEN unless the token could read it in a listing (its kind's scope;
+    object and association events only in the admin's location log)."""
+    uid = ids.decode(ids.Kind.EVENT, event_id)
+    rows = await sql.get_events(db, principal.location_id, [uid])
+    if not rows:
+        raise NotFound(f"no event with id {event_id!r}", id=event_id)
+    kind = rows[0]["type"].split("_", 1)[0]
+    principal.require(_READ_SCOPE[kind], admin=kind in ("OBJECT", "ASSOCIATION"))
+    return EventModel.from_row(rows[0])
+
+
+async def prune(db: Database, *, older_than_days: float, location_id: str | None = None) -> int:
+    """Delete events older than the given age, of one location or of all; return how many.
+    A reader resuming from a pruned position is then told so (`require_resumable`)."""
+    if older_than_days < 0:
+        raise BadUserInput("the retention must be zero or more days", field="days")
+    async with db.transaction() as conn:
+        cutoff = await conn.fetchval(
+            "select now() - make_interval(secs => $1)", older_than_days * 86400
+        )
+        if location_id is not None:
+            return await sql.prune_location(conn, location_id, cutoff)
+        # The one statement that spans locations: allowed here (multi-shard on Citus).
+        await conn.execute("set local citus.multi_task_query_log_level = off")
+        return await sql.prune_all(conn, cutoff)

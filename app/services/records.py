@@ -97,7 +97,7 @@ async def update_record(
         row = await sql.update_record(conn, principal.location_id, uid, merged, display)
         assert row is not None
         record = RecordModel.from_row(row)
-        events.record_changed(conn, principal, "RECORD_UPDATE", record, changed=patch)
+        events.record_changed(conn, principal, "RECORD_UPDATE", record, changed=list(patch))
         return record
 
     return await in_transaction(db, work)

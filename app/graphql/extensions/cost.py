@@ -79,6 +79,11 @@ def leaf_bytes(max_record_bytes: int) -> dict[str, int]:
         "properties": max_record_bytes,  # bounded as JSON already
         "displayName": validation.MAX_DISPLAY_NAME * JSON_BYTES_PER_CHAR,
         "description": validation.MAX_DESCRIPTION * JSON_BYTES_PER_CHAR,
+        # An event's data: a record's properties, its display name and the names changed.
+        "data": max_record_bytes
+        + validation.MAX_DISPLAY_NAME * JSON_BYTES_PER_CHAR
+        + validation.MAX_PROPERTIES * (validation.MAX_PROPERTY_NAME * JSON_BYTES_PER_CHAR + 4)
+        + 1024,
         # Typed fields of the standard objects, read from the record's properties.
         **dict.fromkeys(("firstName", "lastName", "email", "phone", "name", "status"), text),
         # Webhooks: their URL and a delivery's last error are bounded text.
