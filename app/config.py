@@ -62,7 +62,7 @@ class Settings:
     webhook_timeout: float = 10.0
     webhook_poll_interval: float = 0.5
     # How long a claimed delivery is a worker's before another may send it (a worker that died
-    # mid-delivery); at least the timeout plus 5 s.
+    # mid-delivery); at least the timeout plus 2 s.
     webhook_lease: float = 60.0
     webhook_retry_base: float = 5.0
     webhook_retry_max: float = 6 * 3600.0

@@ -282,16 +282,15 @@ async def claim(
     )
 
 
-async def events_at(
-    conn: Executor, location_id: str, positions: list[int]
-) -> dict[int, asyncpg.Record]:
+async def events_by_id(
+    conn: Executor, location_id: str, event_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, asyncpg.Record]:
     rows = await conn.fetch(
-        f"select {EVENT_COLUMNS} from events"
-        " where location_id = $1 and position = any($2::bigint[])",
+        f"select {EVENT_COLUMNS} from events where location_id = $1 and id = any($2::uuid[])",
         location_id,
-        positions,
+        event_ids,
     )
-    return {r["position"]: r for r in rows}
+    return {r["id"]: r for r in rows}
 
 
 async def record_outcome(

@@ -63,6 +63,7 @@ class _Job:
     url: str
     secret: str
     event_position: int
+    event_id: uuid.UUID
     attempts: int
     claim_id: uuid.UUID
     event: Any = None
@@ -71,7 +72,7 @@ class _Job:
 class WebhookWorker:
     def __init__(self, db: Database, settings: Settings, *, name: str = "webhooks") -> None:
         self.db, self.settings, self.name = db, settings, name
-        self.lease = max(settings.webhook_lease, settings.webhook_timeout + 5.0)
+        self.lease = max(settings.webhook_lease, settings.webhook_timeout + 2.0)
         self._client: httpx.AsyncClient | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._sending: dict[asyncio.Task[None], _Job] = {}
@@ -208,16 +209,17 @@ class WebhookWorker:
                             url=hook["url"],
                             secret=hook["secret"],
                             event_position=row["event_position"],
+                            event_id=row["event_id"],
                             attempts=row["attempts"],
                             claim_id=claim_id,
                         )
                     )
             if not jobs:
                 return []
-            events = await sql.events_at(conn, location_id, [j.event_position for j in jobs])
+            events = await sql.events_by_id(conn, location_id, [j.event_id for j in jobs])
             ready = []
             for job in jobs:
-                job.event = events.get(job.event_position)
+                job.event = events.get(job.event_id)
                 if job.event is not None:
                     ready.append(job)
                     continue
@@ -313,9 +315,9 @@ class WebhookWorker:
         headers = headers_for(job.secret, event, body, int(time.time()))
         timeout = self.settings.webhook_timeout
         try:
-            if not self.settings.webhook_allow_private:
-                await check_public(job.url)
             async with asyncio.timeout(timeout):
+                if not self.settings.webhook_allow_private:
+                    await check_public(job.url)
                 async with self._client.stream(
                     "POST", job.url, content=body, headers=headers
                 ) as response:
