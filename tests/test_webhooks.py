@@ -169,13 +169,14 @@ async def test_register_over_graphql_secret_once_admin_only(t: Tenant, receiver:
     ]
     assert (await t.admin.fail(DELETE, {"id": hook["id"]})).code == "NOT_FOUND"
     # A plain user may do none of it.
+    other = all_types["createWebhook"]["webhook"]["id"]
     for query, variables in [
         (CREATE, {"i": {"url": receiver.url("u")}}),
         (LIST, {}),
-        (UPDATE, {"i": {"id": all_types["createWebhook"]["webhook"]["id"], "active": False}}),
-        (DELETE, {"id": all_types["createWebhook"]["webhook"]["id"]}),
-        ("query($id: ID!) { node(id: $id) { id } }", {"id": all_types["createWebhook"]["webhook"]["id"]}),
-    ]:  # fmt: skip
+        (UPDATE, {"i": {"id": other, "active": False}}),
+        (DELETE, {"id": other}),
+        ("query($id: ID!) { node(id: $id) { id } }", {"id": other}),
+    ]:
         refused = await t.user.fail(query, variables)
         assert refused.code == "FORBIDDEN", refused.body
 
@@ -324,8 +325,11 @@ async def test_deliveries_arrive_signed_in_order_and_filtered(t: Tenant, receive
         "RecordCreate", *["RecordUpdate"] * 5, "RecordDelete",
     ]  # fmt: skip
     # In order per record: Ann's events (her own and her relation's) by position.
-    positions = [int(h.body["data"]["position"]) for h in hits
-                 if ann in (h.body["data"]["recordId"], h.body["data"]["firstRecordId"])]  # fmt: skip
+    positions = [
+        int(h.body["data"]["position"])
+        for h in hits
+        if ann in (h.body["data"]["recordId"], h.body["data"]["firstRecordId"])
+    ]
     assert positions == sorted(positions) and len(positions) == 9
     first = hits[0]
     assert first.webhook_id == first.body["id"] and first.body["id"].startswith("evt_")
@@ -438,8 +442,10 @@ async def test_redirects_and_timeouts_fail_then_dead_letter_and_redeliver(
     rest = Rest(hclient, t.admin_token, t.location)
     r = await rest.call("POST", f"/webhooks/{slow}/deliveries/{s['eventId']}/redeliver")
     assert r.status_code == 200 and r.json()["delivery"]["status"] == "PENDING", r.text
-    await until(lambda: len(receiver.delivered("moved")) == 1 and len(receiver.delivered("slow")) == 1,
-                what="redeliveries")  # fmt: skip
+    await until(
+        lambda: len(receiver.delivered("moved")) == 1 and len(receiver.delivered("slow")) == 1,
+        what="redeliveries",
+    )
     (m2,) = await deliveries(t.admin, moved)
     assert m2["status"] == "DELIVERED" and m2["attempts"] == 1
     # Redelivering a delivered event sends it again.
@@ -485,8 +491,11 @@ async def test_two_workers_never_send_one_event_at_once(t: Tenant, receiver, wor
     assert len(ids) == 24 and len(set(ids)) == 24, "an event was delivered twice"
     assert receiver.overlaps == []
     for r in records:
-        rounds = [h.body["data"]["data"]["properties"].get("round")
-                  for h in receiver.delivered("race") if h.body["data"]["recordId"] == r]  # fmt: skip
+        rounds = [
+            h.body["data"]["data"]["properties"].get("round")
+            for h in receiver.delivered("race")
+            if h.body["data"]["recordId"] == r
+        ]
         assert rounds == [None, 0, 1, 2], rounds  # create, then the updates in order
 
 

@@ -249,6 +249,9 @@ TABLES = (
     "associations",
     "relations",
     "relation_counters",
+    "webhooks",
+    "webhook_deliveries",
+    "webhook_locations",
 )
 
 

@@ -134,7 +134,7 @@ def reserve_port() -> int:
 
 async def until(
     check: Callable[[], bool] | Callable[[], Awaitable[bool]],
-    timeout: float = 10.0,
+    timeout: float = 10.0,  # noqa: ASYNC109 - a polling deadline, not a cancellation scope
     what: str = "condition",
 ) -> None:
     deadline = time.monotonic() + timeout

@@ -254,11 +254,12 @@ async def redeliver(
         hook = await sql.get_webhook(conn, location, wuid)
         if hook is None:
             raise webhook_not_found(webhook_id)
-        row = await sql.redeliver(conn, location, wuid, euid)
-        if row is None:
-            row = await sql.get_delivery(conn, location, wuid, euid)
-        if row is not None:
-            return DeliveryModel.from_row(row)
+        existing = await sql.get_delivery(conn, location, wuid, euid)
+        if existing is not None:
+            # Sending it again discloses the event: the token must read its kind.
+            require_read(principal, _KIND_OF_EVENT[existing["event_type"].split("_", 1)[0]])
+            row = await sql.redeliver(conn, location, wuid, euid)
+            return DeliveryModel.from_row(row if row is not None else existing)
         events = await event_sql.get_events(conn, location, [euid])
         if not events:
             raise NotFound(f"no event with id {event_id!r}", id=event_id)
