@@ -40,6 +40,8 @@ TABLES = (
     "associations",
     "relations",
     "relation_counters",
+    "events",
+    "event_positions",
     "webhooks",
     "webhook_deliveries",
 )

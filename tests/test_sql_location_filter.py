@@ -33,8 +33,8 @@ TENANT_TABLES = (
     "associations",
     "relations",
     "relation_counters",
-    "event_positions",
     "events",
+    "event_positions",
     "webhooks",
     "webhook_deliveries",
     "webhook_locations",
@@ -218,9 +218,7 @@ STATIC_EXCEPTIONS = {
     ("migrate.py", "citus_role"): "catalog: is Citus installed, is this the coordinator",
     ("migrate.py", "_check_worker_schema"): "schema_migrations: global bookkeeping",
     ("locations.py", "any_location"): "CLI first start: is the database empty? (no API path)",
-    ("events.py", "prune_all"): (
-        "relata events prune: the one cross-location sweep (allowlisted for Citus; no API path)"
-    ),
+    ("events.py", "prune_all"): "`relata events prune` over every location (no API path)",
     ("webhooks.py", "webhook_locations"): (
         "the webhook worker's directory of locations with webhooks (a reference table on Citus;"
         " no API path)"

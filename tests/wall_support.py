@@ -249,6 +249,8 @@ TABLES = (
     "associations",
     "relations",
     "relation_counters",
+    "events",
+    "event_positions",
     "webhooks",
     "webhook_deliveries",
     "webhook_locations",
