@@ -1,4 +1,4 @@
-"""`relata`: serve, migrate, manage tokens, export the schema."""
+"""`relata`: serve, migrate, manage tokens, export the schema, deliver webhooks."""
 
 from __future__ import annotations
 
@@ -214,6 +214,45 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_deliver(args: argparse.Namespace, settings: Settings) -> int:
+    """The webhook delivery worker alone, until SIGTERM or Ctrl-C."""
+    from app.webhooks.worker import WebhookWorker
+    from db import Database
+    from db.migrate import apply_migrations
+
+    async def run() -> None:
+        dsn = settings.resolve_dsn()
+        await apply_migrations(dsn)
+        db = await Database.connect(
+            dsn,
+            min_size=1,
+            max_size=max(1, settings.webhook_pool_size),
+            statement_timeout_ms=settings.statement_timeout_ms,
+            acquire_timeout=settings.pool_timeout,
+        )
+        worker = WebhookWorker(db, settings, name="relata-deliver")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await worker.start()
+        _print("delivering webhooks; stop with Ctrl-C or SIGTERM")
+        try:
+            await stop.wait()
+        finally:
+            await worker.stop()
+            await db.close()
+
+    try:
+        asyncio.run(run())
+    finally:
+        if not settings.database_url:
+            from db.embedded import stop_embedded
+
+            stop_embedded(settings.data_dir)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="relata",
@@ -255,6 +294,22 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("token")
     revoke.set_defaults(func=cmd_token_revoke)
 
+    deliver = sub.add_parser(
+        "deliver",
+        help="run only the webhook delivery worker (relata serve runs one too)",
+        description="Send webhook deliveries: turn new change events into signed POSTs to the"
+        " location's webhooks, retry failures with back-off, resume what a stopped worker left."
+        " Any number of workers (and servers) may run at once; each delivery is sent by one at"
+        " a time. `relata serve` runs a worker unless RELATA_WEBHOOK_WORKER=0: run `relata"
+        " deliver` beside servers started with it off to scale sending apart from the API.",
+        epilog="Configuration: DATABASE_URL, RELATA_WEBHOOK_TIMEOUT (10 s),"
+        " RELATA_WEBHOOK_MAX_ATTEMPTS (12), RELATA_WEBHOOK_RETRY_BASE (5 s),"
+        " RELATA_WEBHOOK_RETRY_MAX (21600 s), RELATA_WEBHOOK_LEASE (60 s),"
+        " RELATA_WEBHOOK_CONCURRENCY (32), RELATA_WEBHOOK_ENDPOINT_CONCURRENCY (4),"
+        " RELATA_WEBHOOK_POLL_INTERVAL (0.5 s), RELATA_WEBHOOK_POOL_SIZE (2),"
+        " RELATA_WEBHOOK_ALLOW_PRIVATE (0). See docs/webhooks.md.",
+    )
+    deliver.set_defaults(func=cmd_deliver)
     events = sub.add_parser("events", help="maintain the change log (history, webhooks)")
     events_sub = events.add_subparsers(dest="events_command", required=True, metavar="ACTION")
     prune = events_sub.add_parser(

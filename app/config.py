@@ -56,6 +56,20 @@ class Settings:
     connections_per_request: int = 2
     # Connections one location may hold at once; 0 means half of what the gate hands out.
     location_connections: int = 0
+    # Webhooks (app/webhooks): the delivery worker inside `relata serve`, and its bounds.
+    webhook_worker: bool = True
+    webhook_allow_private: bool = False
+    webhook_timeout: float = 10.0
+    webhook_poll_interval: float = 0.5
+    # How long a claimed delivery is a worker's before another may send it (a worker that died
+    # mid-delivery); at least the timeout plus 2 s.
+    webhook_lease: float = 60.0
+    webhook_retry_base: float = 5.0
+    webhook_retry_max: float = 6 * 3600.0
+    webhook_max_attempts: int = 12
+    webhook_concurrency: int = 32
+    webhook_endpoint_concurrency: int = 4
+    webhook_pool_size: int = 2
     # Days of events `relata events prune` keeps; None keeps them all.
     event_retention_days: float | None = None
 
@@ -91,6 +105,17 @@ class Settings:
             apq_cache_bytes=_int("RELATA_APQ_CACHE_BYTES", 4 * 2**20),
             connections_per_request=_int("RELATA_CONNECTIONS_PER_REQUEST", 2),
             location_connections=_int("RELATA_LOCATION_CONNECTIONS", 0),
+            webhook_worker=_bool("RELATA_WEBHOOK_WORKER", True),
+            webhook_allow_private=_bool("RELATA_WEBHOOK_ALLOW_PRIVATE", False),
+            webhook_timeout=_float("RELATA_WEBHOOK_TIMEOUT", 10.0),
+            webhook_poll_interval=_float("RELATA_WEBHOOK_POLL_INTERVAL", 0.5),
+            webhook_lease=_float("RELATA_WEBHOOK_LEASE", 60.0),
+            webhook_retry_base=_float("RELATA_WEBHOOK_RETRY_BASE", 5.0),
+            webhook_retry_max=_float("RELATA_WEBHOOK_RETRY_MAX", 6 * 3600.0),
+            webhook_max_attempts=_int("RELATA_WEBHOOK_MAX_ATTEMPTS", 12),
+            webhook_concurrency=_int("RELATA_WEBHOOK_CONCURRENCY", 32),
+            webhook_endpoint_concurrency=_int("RELATA_WEBHOOK_ENDPOINT_CONCURRENCY", 4),
+            webhook_pool_size=_int("RELATA_WEBHOOK_POOL_SIZE", 2),
             event_retention_days=_float("RELATA_EVENT_RETENTION_DAYS", -1.0)
             if os.environ.get("RELATA_EVENT_RETENTION_DAYS")
             else None,

@@ -17,6 +17,7 @@ class Kind(StrEnum):
     RELATION = "rel"
     LOCATION = "loc"
     EVENT = "evt"
+    WEBHOOK = "whk"
     # API tokens are no Node: the id names the actor of an event, never the token itself.
     TOKEN = "tok"
 

@@ -237,6 +237,31 @@ async def readyz(request: Request) -> Response:
 READY_SECONDS = 2.0
 
 
+async def start_webhook_worker(app: Starlette, settings: Settings, dsn: str) -> None:
+    """The webhook delivery worker, on a small pool of its own: it never takes the API's
+    connections (app/webhooks/worker.py)."""
+    from app.webhooks.worker import WebhookWorker
+
+    pool = await Database.connect(
+        dsn,
+        min_size=1,
+        max_size=max(1, settings.webhook_pool_size),
+        statement_timeout_ms=settings.statement_timeout_ms,
+        acquire_timeout=settings.pool_timeout,
+    )
+    worker = WebhookWorker(pool, settings)
+    await worker.start()
+    app.state.webhook_worker = worker
+
+
+async def stop_webhook_worker(app: Starlette) -> None:
+    worker = getattr(app.state, "webhook_worker", None)
+    if worker is not None:
+        app.state.webhook_worker = None
+        await worker.stop()
+        await worker.db.close()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -269,9 +294,12 @@ def create_app(
             )
             owned.watchdog.start()
             app.state.db = owned
+            if settings.webhook_worker:
+                await start_webhook_worker(app, settings, target)
         try:
             yield
         finally:
+            await stop_webhook_worker(app)
             if owned is not None:
                 await owned.close()
 

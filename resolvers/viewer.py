@@ -54,6 +54,11 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
     if kind is ids.Kind.RELATION:
         (relation,) = await relation_service.get_relations(ctx.db, ctx.principal, [id])
         return Relation.from_model(relation)
+    if kind is ids.Kind.WEBHOOK:
+        from app.graphql.webhook_types import Webhook
+        from app.services import webhooks as webhook_service
+
+        return Webhook.from_model(await webhook_service.get_webhook(ctx.db, ctx.principal, id))
     if kind is ids.Kind.EVENT:
         return Event.from_model(await event_service.get_event(ctx.db, ctx.principal, id))
     if kind is ids.Kind.OBJECT:

@@ -42,7 +42,12 @@ TABLES = (
     "relation_counters",
     "events",
     "event_positions",
+    "webhooks",
+    "webhook_deliveries",
 )
+# Reference tables (copied to every node), besides schema_migrations: the webhook worker's
+# directory of locations with webhooks, read with one statement on any node.
+REFERENCE_TABLES = ("webhook_locations",)
 
 
 @dataclass
@@ -101,7 +106,7 @@ async def test_schema_is_distributed_by_location_in_one_group(cluster: Cluster) 
     finally:
         await conn.close()
     by_table = {r["tbl"]: r for r in rows}
-    assert {*TABLES, "locations", "schema_migrations"} <= set(tables), tables
+    assert {*TABLES, *REFERENCE_TABLES, "locations", "schema_migrations"} <= set(tables), tables
     not_distributed = [t for t in tables if t not in by_table]
     assert not not_distributed, (
         f"tables not distributed: {not_distributed}; a migration creating a table needs a"
@@ -110,9 +115,11 @@ async def test_schema_is_distributed_by_location_in_one_group(cluster: Cluster) 
     assert by_table["locations"]["partmethod"] == "h"
     assert by_table["locations"]["col"] == "id"
     assert by_table["schema_migrations"]["partmethod"] == "n"  # reference table
+    for table in REFERENCE_TABLES:
+        assert by_table[table]["partmethod"] == "n", table
     groups = {by_table["locations"]["colocationid"]}
     for table in tables:
-        if table in ("locations", "schema_migrations"):
+        if table in ("locations", "schema_migrations", *REFERENCE_TABLES):
             continue
         assert by_table[table]["partmethod"] == "h", table
         assert by_table[table]["col"] == "location_id", table

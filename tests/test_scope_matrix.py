@@ -754,6 +754,110 @@ REST_ROWS: list[RestRow] = [
     ),
 ]
 
+# --- webhooks: admin only; subscribing to (or resending) an event needs the scope reading it --
+
+HOOK_URL = "https://93.184.216.34/hook"  # public: no RELATA_WEBHOOK_ALLOW_PRIVATE, no DNS
+CREATE_WEBHOOK = (
+    "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { secret webhook { id } } }"
+)
+new_webhook = fixed(lambda w: {"i": {"url": HOOK_URL, "eventTypes": ["RECORD_CREATE"]}})
+
+
+async def fresh_webhook_id(w: World) -> str:
+    created = await w.tenant.admin.ok(CREATE_WEBHOOK, {"i": {"url": HOOK_URL}})
+    return str(created["createWebhook"]["webhook"]["id"])
+
+
+async def fresh_webhook(w: World) -> dict[str, Any]:
+    return {"id": await fresh_webhook_id(w)}
+
+
+async def pause_webhook(w: World) -> dict[str, Any]:
+    return {"i": {"id": await fresh_webhook_id(w), "active": False}}
+
+
+async def association_event_id(w: World) -> str:
+    found = await w.tenant.admin.ok(
+        "{ events(types: [ASSOCIATION_CREATE]) { edges { node { id associationId } } } }"
+    )
+    (event,) = [
+        e["node"]
+        for e in found["events"]["edges"]
+        if e["node"]["associationId"] == w.association["id"]
+    ]
+    return str(event["id"])
+
+
+async def resend(w: World) -> dict[str, Any]:
+    return {"w": await fresh_webhook_id(w), "e": await association_event_id(w)}
+
+
+def _both_roles(row: Gql) -> list[Gql]:
+    return [row, Gql(**{**row.__dict__, "role": "user"})]
+
+
+GRAPHQL_ROWS += [
+    *_both_roles(
+        q("Mutation.createWebhook", CREATE_WEBHOOK, (REC_READ,), admin_only=True,
+          variables=new_webhook)
+    ),
+    q("CreateWebhookPayload.webhook", CREATE_WEBHOOK, (REC_READ,), admin_only=True,
+      variables=new_webhook, at="createWebhook"),
+    *_both_roles(q("Query.webhooks", "{ webhooks { id url } }", (), admin_only=True)),
+    *_both_roles(
+        q("Query.node", NODE, (), admin_only=True, variables=fresh_webhook, label="webhook")
+    ),
+    *_both_roles(
+        q("Mutation.updateWebhook",
+          "mutation($i: UpdateWebhookInput!) { updateWebhook(input: $i) { id } }", (),
+          admin_only=True, variables=pause_webhook)
+    ),
+    *_both_roles(
+        q("Mutation.deleteWebhook", "mutation($id: ID!) { deleteWebhook(id: $id) { deletedId } }",
+          (), admin_only=True, variables=fresh_webhook)
+    ),
+    q("Mutation.redeliver",
+      "mutation($w: ID!, $e: ID!) { redeliver(webhookId: $w, eventId: $e) { status } }",
+      (ASSOC_READ,), admin_only=True, variables=resend),
+]  # fmt: skip
+
+
+def _hook_path(suffix: str = "") -> Callable[[World], Awaitable[tuple[str, Any]]]:
+    async def request(w: World) -> tuple[str, Any]:
+        return f"/webhooks/{await fresh_webhook_id(w)}{suffix}", None
+
+    return request
+
+
+async def rest_pause_webhook(w: World) -> tuple[str, Any]:
+    return f"/webhooks/{await fresh_webhook_id(w)}", {"locationId": w.location, "active": False}
+
+
+async def rest_redeliver(w: World) -> tuple[str, Any]:
+    hook, event = await fresh_webhook_id(w), await association_event_id(w)
+    return f"/webhooks/{hook}/deliveries/{event}/redeliver", {"locationId": w.location}
+
+
+_rest_new_webhook = send(
+    lambda w: "/webhooks", lambda w: {"url": HOOK_URL, "eventTypes": ["RECORD_CREATE"]}
+)
+REST_ROWS += [
+    r("POST /webhooks", (REC_READ,), _rest_new_webhook, admin_only=True),
+    r("POST /webhooks", (REC_READ,), _rest_new_webhook, admin_only=True, role="user"),
+    r("GET /webhooks", (), get(lambda w: "/webhooks"), admin_only=True),
+    r("GET /webhooks", (), get(lambda w: "/webhooks"), admin_only=True, role="user"),
+    r("GET /webhooks/{webhookId}", (), _hook_path(), admin_only=True),
+    r("PUT /webhooks/{webhookId}", (), rest_pause_webhook, admin_only=True),
+    r("DELETE /webhooks/{webhookId}", (), _hook_path(), admin_only=True),
+    r("GET /webhooks/{webhookId}/deliveries", (), _hook_path("/deliveries"), admin_only=True),
+    r(
+        "POST /webhooks/{webhookId}/deliveries/{eventId}/redeliver",
+        (ASSOC_READ,),
+        rest_redeliver,
+        admin_only=True,
+    ),
+]
+
 ASSOCIATION_FIELDS = ("associationKey", "firstObjectKey", "secondObjectKey")
 
 

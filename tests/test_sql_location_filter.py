@@ -35,6 +35,9 @@ TENANT_TABLES = (
     "relation_counters",
     "events",
     "event_positions",
+    "webhooks",
+    "webhook_deliveries",
+    "webhook_locations",
 )
 _KEYWORDS = {
     "where", "on", "set", "join", "left", "inner", "order", "group", "limit", "using",
@@ -216,6 +219,10 @@ STATIC_EXCEPTIONS = {
     ("migrate.py", "_check_worker_schema"): "schema_migrations: global bookkeeping",
     ("locations.py", "any_location"): "CLI first start: is the database empty? (no API path)",
     ("events.py", "prune_all"): "`relata events prune` over every location (no API path)",
+    ("webhooks.py", "webhook_locations"): (
+        "the webhook worker's directory of locations with webhooks (a reference table on Citus;"
+        " no API path)"
+    ),
 }
 
 
@@ -224,12 +231,17 @@ def sql_functions() -> list[tuple[str, str, list[str]]]:
     found = []
     for path in sorted(Path("db").glob("*.py")):
         tree = ast.parse(path.read_text())
+        # Module-level SQL strings, plain or f-strings (their literal parts).
         constants = {
-            target.id: stmt.value.value
+            target.id: " ".join(
+                n.value
+                for n in ast.walk(stmt.value)
+                if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            )
             for stmt in tree.body
             if isinstance(stmt, ast.Assign)
-            and isinstance(stmt.value, ast.Constant)
-            and isinstance(stmt.value.value, str)
+            and isinstance(stmt.value, ast.Constant | ast.JoinedStr)
+            and (not isinstance(stmt.value, ast.Constant) or isinstance(stmt.value.value, str))
             for target in stmt.targets
             if isinstance(target, ast.Name)
         }

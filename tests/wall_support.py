@@ -251,6 +251,9 @@ TABLES = (
     "relation_counters",
     "events",
     "event_positions",
+    "webhooks",
+    "webhook_deliveries",
+    "webhook_locations",
 )
 
 

@@ -30,6 +30,8 @@ from app.graphql.types import (
     Relation,
     Viewer,
 )
+from app.graphql.webhook_types import CreateWebhookPayload, DeleteWebhookPayload, Webhook
+from app.graphql.webhook_types import WebhookDelivery as WebhookDeliveryType
 from db import is_unavailable
 from resolvers import associations as association_resolvers
 from resolvers import events as event_resolvers
@@ -37,6 +39,7 @@ from resolvers import objects as object_resolvers
 from resolvers import records as record_resolvers
 from resolvers import relations as relation_resolvers
 from resolvers import viewer as viewer_resolvers
+from resolvers import webhooks as webhook_resolvers
 
 log = logging.getLogger("relata.graphql")
 
@@ -53,6 +56,9 @@ class Query:
     association: Association | None = strawberry.field(resolver=association_resolvers.association)
     association_by_key: Association | None = strawberry.field(
         resolver=association_resolvers.association_by_key
+    )
+    webhooks: list[Webhook] = strawberry.field(
+        resolver=webhook_resolvers.webhooks, description="The location's webhooks (admin)."
     )
     events: EventConnection = strawberry.field(resolver=event_resolvers.events)
 
@@ -83,6 +89,19 @@ class Mutation:
     )
     delete_relations: DeleteRelationsPayload = strawberry.field(
         resolver=relation_resolvers.delete_relations
+    )
+    create_webhook: CreateWebhookPayload = strawberry.field(
+        resolver=webhook_resolvers.create_webhook,
+        description="Register an endpoint for the location's change events (admin); the"
+        " answer carries its signing secret, shown this once.",
+    )
+    update_webhook: Webhook = strawberry.field(resolver=webhook_resolvers.update_webhook)
+    delete_webhook: DeleteWebhookPayload = strawberry.field(
+        resolver=webhook_resolvers.delete_webhook
+    )
+    redeliver: WebhookDeliveryType = strawberry.field(
+        resolver=webhook_resolvers.redeliver,
+        description="Send an event to a webhook again, now, with attempts counted from 0.",
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from app.rest import associations, contacts, objects, relations
+from app.rest import associations, contacts, objects, relations, webhooks
 from app.rest.base import Handler, endpoint
 from app.rest.openapi import openapi_endpoint
 
@@ -45,6 +45,13 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/contacts/{contactId}", contacts.get),
     ("PUT", "/contacts/{contactId}", contacts.update),
     ("DELETE", "/contacts/{contactId}", contacts.delete),
+    ("POST", "/webhooks", webhooks.create),
+    ("GET", "/webhooks", webhooks.list_all),
+    ("GET", "/webhooks/{webhookId}", webhooks.get),
+    ("PUT", "/webhooks/{webhookId}", webhooks.update),
+    ("DELETE", "/webhooks/{webhookId}", webhooks.delete),
+    ("GET", "/webhooks/{webhookId}/deliveries", webhooks.deliveries),
+    ("POST", "/webhooks/{webhookId}/deliveries/{eventId}/redeliver", webhooks.redeliver),
 ]
 
 

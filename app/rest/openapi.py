@@ -12,6 +12,7 @@ from app.models import EVENT_TYPES
 from app.rest.base import API_VERSION, SUPPORTED_VERSIONS, json_response
 from app.services.associations import MAX_LIMIT, PRESETS
 from app.validation import MAX_DESCRIPTION, MAX_KEY, MAX_LABEL, MAX_PAGE
+from app.webhooks.models import MAX_URL
 
 _ERRORS = {
     400: "Missing or malformed field, header or parameter",
@@ -801,6 +802,183 @@ PATHS: dict[str, Any] = {
         ),
     },
 }
+
+
+# --- webhooks (admin only) ---------------------------------------------------------------------
+
+_EVENT_TYPE = {
+    "type": "string",
+    "description": "An event type, as GraphQL names it (`RELATION_CREATE`) or as HighLevel's"
+    " webhooks do (`RelationCreate`)",
+}
+WEBHOOK_ID = _path("webhookId", "A webhook id (`whk_...`)", **_ID)
+SCHEMAS.update(
+    {
+        "Webhook": {
+            "type": "object",
+            "required": ["id", "locationId", "url", "eventTypes", "objectKey", "active"],
+            "properties": {
+                "id": {"type": "string"},
+                "locationId": {"type": "string"},
+                "url": {"type": "string", "maxLength": MAX_URL},
+                "eventTypes": {
+                    "type": "array",
+                    "items": {"type": "string", "enum": list(EVENT_TYPES)},
+                },
+                "events": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "The same types as HighLevel's webhooks name them",
+                },
+                "objectKey": _nullable("string"),
+                "active": {"type": "boolean"},
+                "createdAt": _DATE,
+                "updatedAt": _DATE,
+                "dateAdded": _DATE,
+                "dateUpdated": _DATE,
+            },
+        },
+        "WebhookCreate": {
+            "type": "object",
+            "required": ["url"],
+            "properties": {
+                "locationId": {"type": "string"},
+                "url": {
+                    "type": "string",
+                    "maxLength": MAX_URL,
+                    "description": "http(s); private, loopback and link-local hosts are refused",
+                },
+                "eventTypes": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": _EVENT_TYPE,
+                    "description": "Left out: every type",
+                },
+                "objectKey": {"type": "string", "description": "Only events of this object"},
+            },
+        },
+        "WebhookUpdate": {
+            "type": "object",
+            "description": "What is left out stays; objectKey cannot change",
+            "properties": {
+                "locationId": {"type": "string"},
+                "url": {"type": "string", "maxLength": MAX_URL},
+                "eventTypes": _nullable("array", minItems=1, items=_EVENT_TYPE),
+                "active": {"type": "boolean"},
+            },
+        },
+        "WebhookDelivery": {
+            "type": "object",
+            "required": ["webhookId", "eventId", "eventType", "status", "attempts"],
+            "properties": {
+                "webhookId": {"type": "string"},
+                "eventId": {"type": "string", "description": "The `webhook-id` header"},
+                "eventType": {"type": "string", "enum": list(EVENT_TYPES)},
+                "status": {"type": "string", "enum": ["PENDING", "DELIVERED", "DEAD"]},
+                "attempts": {"type": "integer", "minimum": 0},
+                "lastStatusCode": _nullable("integer"),
+                "lastError": _nullable("string"),
+                "lastAttemptAt": _nullable("string", format="date-time"),
+                "nextAttemptAt": _nullable("string", format="date-time"),
+                "createdAt": _DATE,
+                "cursor": {"type": "string"},
+            },
+        },
+    }
+)
+PATHS.update(
+    {
+        "/webhooks": {
+            "post": _op(
+                "Register a webhook (admin); the answer carries its signing secret, shown once",
+                {
+                    "type": "object",
+                    "required": ["webhook", "secret"],
+                    "properties": {"webhook": _ref("Webhook"), "secret": {"type": "string"}},
+                },
+                status=201,
+                body=_ref("WebhookCreate"),
+                errors=(400, 401, 403, 404, 422),
+                tag="webhooks",
+            ),
+            "get": _op(
+                "List the location's webhooks (admin)",
+                {
+                    "type": "object",
+                    "required": ["webhooks", "total"],
+                    "properties": {
+                        "webhooks": {"type": "array", "items": _ref("Webhook")},
+                        "total": {"type": "integer", "minimum": 0},
+                    },
+                },
+                params=[LOCATION],
+                errors=(400, 401, 403),
+                tag="webhooks",
+            ),
+        },
+        "/webhooks/{webhookId}": {
+            "get": _op(
+                "Get a webhook (admin)",
+                _wrapped("webhook", "Webhook"),
+                params=[WEBHOOK_ID, LOCATION],
+                tag="webhooks",
+            ),
+            "put": _op(
+                "Change a webhook's url, eventTypes or active (admin)",
+                _wrapped("webhook", "Webhook"),
+                params=[WEBHOOK_ID],
+                body=_ref("WebhookUpdate"),
+                tag="webhooks",
+            ),
+            "delete": _op(
+                "Delete a webhook and its delivery log (admin)",
+                _ref("Deleted"),
+                params=[WEBHOOK_ID, LOCATION],
+                tag="webhooks",
+            ),
+        },
+        "/webhooks/{webhookId}/deliveries": {
+            "get": _op(
+                "A webhook's deliveries, newest event first (admin)",
+                {
+                    "type": "object",
+                    "required": ["deliveries", "hasMore"],
+                    "properties": {
+                        "deliveries": {"type": "array", "items": _ref("WebhookDelivery")},
+                        "hasMore": {"type": "boolean"},
+                        "nextCursor": _nullable("string"),
+                    },
+                },
+                params=[
+                    WEBHOOK_ID,
+                    LOCATION,
+                    _param(
+                        "limit",
+                        "query",
+                        {"type": "integer", "minimum": 0, "maximum": MAX_PAGE},
+                        f"Page size (default 50, at most {MAX_PAGE})",
+                    ),
+                    _param(
+                        "after",
+                        "query",
+                        {"type": "string"},
+                        "A previous page's nextCursor: the deliveries older than it",
+                    ),
+                ],
+                tag="webhooks",
+            )
+        },
+        "/webhooks/{webhookId}/deliveries/{eventId}/redeliver": {
+            "post": _op(
+                "Send an event to the webhook again, now, attempts counted from 0 (admin)",
+                _wrapped("delivery", "WebhookDelivery"),
+                params=[WEBHOOK_ID, _path("eventId", "An event id (`evt_...`)", **_ID), LOCATION],
+                body={"type": "object", "properties": {"locationId": {"type": "string"}}},
+                tag="webhooks",
+            )
+        },
+    }
+)
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.0.3",

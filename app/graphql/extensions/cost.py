@@ -49,6 +49,7 @@ from app.graphql.arguments import given
 from app.graphql.extensions._walk import fragments_of, operation_label
 from app.graphql.selection import included
 from app.models import MAX_ASSOCIATIONS, MAX_CUSTOM_OBJECTS, STANDARD_OBJECTS
+from app.webhooks.models import MAX_ERROR, MAX_URL, MAX_WEBHOOKS
 
 ENV_VAR = "RELATA_MAX_COST"
 BYTES_ENV_VAR = "RELATA_MAX_RESPONSE_BYTES"
@@ -67,6 +68,7 @@ OBJECT_BYTES = 32
 LIST_BOUNDS = {
     "objectSchemas": MAX_CUSTOM_OBJECTS + len(STANDARD_OBJECTS),
     "associations": MAX_ASSOCIATIONS,
+    "webhooks": MAX_WEBHOOKS,
 }
 
 
@@ -84,6 +86,9 @@ def leaf_bytes(max_record_bytes: int) -> dict[str, int]:
         + 1024,
         # Typed fields of the standard objects, read from the record's properties.
         **dict.fromkeys(("firstName", "lastName", "email", "phone", "name", "status"), text),
+        # Webhooks: their URL and a delivery's last error are bounded text.
+        "url": MAX_URL * JSON_BYTES_PER_CHAR,
+        "lastError": MAX_ERROR * JSON_BYTES_PER_CHAR,
     }
 
 
