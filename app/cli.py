@@ -95,7 +95,7 @@ def cmd_events_prune(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
-    from app.graphql.schema import schema
+    from app.schema import schema
 
     sys.stdout.write(schema.as_str() + "\n")
     return 0

@@ -24,12 +24,12 @@ from app.config import Settings
 from app.errors import AppError, ErrorCode, PayloadTooLarge
 from app.graphql.errors import MASKED_MESSAGE
 from app.graphql.extensions import OPERATION_SCOPE_KEY, hardening_extensions
-from app.graphql.schema import build_schema
 from app.graphql.view import PRINCIPAL_SCOPE_KEY, RelataGraphQL, request_error_response
 from app.ratelimit import TokenBucketLimiter, retry_after_header
 from app.request_log import RequestLog
 from app.rest import routes as rest_routes
 from app.rest.errors import error_response as rest_error_response
+from app.schema import build_schema
 from app.services.tokens import authenticate
 from db import Database, Watchdog, count_statements
 from db.migrate import apply_migrations
