@@ -1,16 +1,12 @@
 from __future__ import annotations
 
-import logging
-
 import asyncpg
 
 from app import auth
-from app.errors import UNAVAILABLE_MESSAGE, BadUserInput, ServiceUnavailable, Unauthenticated
-from db import Database, is_unavailable
+from app.errors import BadUserInput, Unauthenticated
+from db import Database
 from db import locations as location_sql
 from db import tokens as sql
-
-log = logging.getLogger("relata.auth")
 
 
 async def create_token(
@@ -43,8 +39,8 @@ async def revoke_token(db: Database, token: str) -> bool:
 
 async def authenticate(db: Database, token: str) -> auth.Principal:
     """The token's principal. A token that is malformed, unknown or revoked is Unauthenticated
-    (401); only the database failing to answer is ServiceUnavailable (503), so monitoring never
-    sees an outage that a client can cause without a valid secret."""
+    (401). Any other failure of the lookup propagates: app/admission.py, the one path requests
+    take, tells a database that cannot answer (503) from a bug (a masked 500)."""
     location_id = auth.token_location(token)
     digest = auth.hash_token(token)
     try:
@@ -52,13 +48,6 @@ async def authenticate(db: Database, token: str) -> auth.Principal:
     except asyncpg.DataError:
         # A value Postgres refuses: the token's fault.
         raise Unauthenticated("the bearer token is not valid") from None
-    except Exception as exc:
-        # The lookup is one fixed statement: any other server error (a statement timeout on an
-        # overloaded database, say) means the database cannot serve it now.
-        if not (is_unavailable(exc) or isinstance(exc, asyncpg.PostgresError)):
-            raise
-        log.warning("authentication failed: %s", exc.__class__.__name__)
-        raise ServiceUnavailable(UNAVAILABLE_MESSAGE) from exc
     if row is None or not auth.hashes_equal(bytes(row["token_hash"]), digest):
         raise Unauthenticated("the bearer token is unknown or revoked")
     return auth.Principal(
