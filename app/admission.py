@@ -7,7 +7,8 @@ status codes and messages are the same on both:
 
 - no, malformed, unknown or revoked token: Unauthenticated, 401 `UNAUTHENTICATED`;
 - over the token's rate: RateLimited, 429 `LIMIT_EXCEEDED` with Retry-After;
-- the database or the pool cannot answer: ServiceUnavailable, 503 (retry);
+- the database or the pool cannot answer: ServiceUnavailable, 503 (retry; told apart by
+  services.tokens.authenticate with db.is_database_failure);
 - anything else: InternalError, a masked 500, logged with the request's method and path.
 """
 
@@ -18,16 +19,10 @@ import logging
 from starlette.requests import Request
 
 from app.auth import PRINCIPAL_SCOPE_KEY, Principal, bearer_token
-from app.errors import (
-    UNAVAILABLE_MESSAGE,
-    AppError,
-    InternalError,
-    RateLimited,
-    ServiceUnavailable,
-)
+from app.errors import AppError, InternalError, RateLimited
 from app.ratelimit import TokenBucketLimiter, retry_after_header
 from app.services.tokens import authenticate
-from db import Database, is_database_failure
+from db import Database
 
 log = logging.getLogger("relata.auth")
 
@@ -38,15 +33,13 @@ async def admit(request: Request) -> Principal:
     token = bearer_token(request.headers.get("authorization"))
     db: Database = request.app.state.db
     try:
+        # Unauthenticated (401) or ServiceUnavailable (503: the database or the pool) ...
         principal = await authenticate(db, token)
     except AppError:
         raise
     except Exception as exc:
+        # ... and anything else a bug, masked.
         where = f"{request.method} {request.url.path}"
-        if is_database_failure(exc):
-            log.warning("%s: authentication failed, database unavailable (%s)", where,
-                        exc.__class__.__name__)  # fmt: skip
-            raise ServiceUnavailable(UNAVAILABLE_MESSAGE) from exc
         log.error("%s: authentication failed unexpectedly", where, exc_info=exc)
         raise InternalError() from exc
     request.scope[PRINCIPAL_SCOPE_KEY] = principal

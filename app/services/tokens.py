@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import logging
+
 import asyncpg
 
 from app import auth
-from app.errors import BadUserInput, Unauthenticated
-from db import Database
+from app.errors import UNAVAILABLE_MESSAGE, BadUserInput, ServiceUnavailable, Unauthenticated
+from db import Database, is_database_failure
 from db import locations as location_sql
 from db import tokens as sql
+
+log = logging.getLogger("relata.auth")
 
 
 async def create_token(
@@ -39,8 +43,9 @@ async def revoke_token(db: Database, token: str) -> bool:
 
 async def authenticate(db: Database, token: str) -> auth.Principal:
     """The token's principal. A token that is malformed, unknown or revoked is Unauthenticated
-    (401). Any other failure of the lookup propagates: app/admission.py, the one path requests
-    take, tells a database that cannot answer (503) from a bug (a masked 500)."""
+    (401); the database or the pool failing is ServiceUnavailable (503), so monitoring never
+    sees an outage that a client can cause without a valid secret. Anything else propagates
+    (a bug): app/admission.py, the path every request takes, masks it as a logged 500."""
     location_id = auth.token_location(token)
     digest = auth.hash_token(token)
     try:
@@ -48,6 +53,14 @@ async def authenticate(db: Database, token: str) -> auth.Principal:
     except asyncpg.DataError:
         # A value Postgres refuses: the token's fault.
         raise Unauthenticated("the bearer token is not valid") from None
+    except Exception as exc:
+        # Only a failure of the database or the pool (db.is_database_failure: connections,
+        # resources, a statement timeout): a Postgres error that is a bug (an unknown table, a
+        # missing privilege) is no outage.
+        if not is_database_failure(exc):
+            raise
+        log.warning("authentication failed: %s", exc.__class__.__name__)
+        raise ServiceUnavailable(UNAVAILABLE_MESSAGE) from exc
     if row is None or not auth.hashes_equal(bytes(row["token_hash"]), digest):
         raise Unauthenticated("the bearer token is unknown or revoked")
     return auth.Principal(
