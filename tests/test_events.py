@@ -377,3 +377,17 @@ async def test_rest_history_and_the_tenant_wall(client, tenant, other_tenant):
     assert r.code == "NOT_FOUND"
     r = await other_tenant.admin.gql(HISTORY, {"id": w["grace"]})
     assert r.code == "NOT_FOUND"
+
+
+def test_a_batch_sends_each_shared_value_once():
+    from db.events import WRITTEN, _values_list
+
+    rows = [(p, "RELATION_CREATE", *["same"] * (len(WRITTEN) - 3), {}) for p in (7, 8, 9)]
+    values, args = _values_list("loc", rows)
+    # The location, the 14 shared values, then one varying value (the position) per row.
+    assert len(args) == 1 + (len(WRITTEN) - 1) + 3
+    assert args[0] == "loc" and args[-3:] == [7, 8, 9]
+    assert values.count("(") == 3 and values.startswith("($1, $16, $2, ")
+    mixed = [*rows, (10, "RELATION_DELETE", *["other"] * (len(WRITTEN) - 3), {})]
+    values, args = _values_list("loc", mixed)
+    assert len(args) == 1 + 1 + (len(WRITTEN) - 1) * 4  # only `data` is shared now
