@@ -403,7 +403,7 @@ async def _citus_lock_waits(db: Database, statement: str) -> int:
         return 0
     return int(
         await db.fetchval(
-            "select count(*) from citus_lock_waits where waiting_query like $1", statement + "%"
+            "select count(*) from citus_lock_waits where blocked_statement like $1", statement + "%"
         )
     )
 
