@@ -46,10 +46,14 @@ async def count_associations(conn: Executor, location_id: str) -> int:
 
 
 async def get_associations(
-    conn: Executor, location_id: str, uids: list[uuid.UUID]
+    conn: Executor, location_id: str, uids: list[uuid.UUID], *, lock: bool = False
 ) -> list[asyncpg.Record]:
+    """With `lock`, FOR KEY SHARE in id order: the rows cannot be renamed or deleted until the
+    caller's transaction ends (what a relation insert's foreign key takes anyway)."""
+    suffix = " order by id for key share" if lock else ""
     return await conn.fetch(
-        f"select {COLUMNS} from associations where location_id = $1 and id = any($2::uuid[])",
+        f"select {COLUMNS} from associations where location_id = $1 and id = any($2::uuid[])"
+        f"{suffix}",
         location_id,
         uids,
     )

@@ -454,9 +454,9 @@ async def assert_relation_event_names_the_renamed_label(db: Database, tenant: An
 
 
 async def test_create_relation_event_carries_the_labels_at_its_position(db, tenant, monkeypatch):
-    """createRelation reads the association (outside its transaction), then links. A rename
-    is made to commit right after that read, through the service on another connection: the
-    relation's event comes after the rename's and must name the new label."""
+    """createRelation reads the association key-share locked in its transaction. A rename sent
+    right after that read, on another connection, waits for the link to commit: the relation's
+    event keeps the old label and comes before the rename's."""
     api = tenant.admin
     a, contact, company = await employs(api)
     token_uuid = await db.fetchval(
@@ -464,20 +464,29 @@ async def test_create_relation_event_carries_the_labels_at_its_position(db, tena
     )
     me = Principal(tenant.location, "admin", frozenset(ALL_SCOPES), str(token_uuid))
     original = association_sql.get_associations
-    fired: list[bool] = []
+    renames: list[asyncio.Task[Any]] = []
 
     async def renamed_meanwhile(conn: Any, location_id: str, *args: Any, **kw: Any) -> Any:
         rows = await original(conn, location_id, *args, **kw)
-        if location_id == tenant.location and not fired:
-            fired.append(True)
-            await association_service.update_association(db, me, a, first_object_label="Staff")
+        if location_id == tenant.location and not renames:
+            rename = association_service.update_association(db, me, a, first_object_label="Staff")
+            renames.append(asyncio.ensure_future(rename))
+            await asyncio.sleep(0.3)
+            assert not renames[0].done(), "the rename committed under the link's lock"
         return rows
 
     monkeypatch.setattr(association_sql, "get_associations", renamed_meanwhile)
     answer = await api.gql(CREATE_RELATION, {"i": rel(a, contact, company)})
     monkeypatch.undo()
-    assert fired and not answer.body.get("errors"), answer.body
-    await assert_relation_event_names_the_renamed_label(db, tenant)
+    assert renames and not answer.body.get("errors"), answer.body
+    await asyncio.wait_for(renames[0], 10)
+    log = await read_log(tenant.admin)
+    relation_event = next(e for e in log if e["type"] == "RELATION_CREATE")
+    rename = next(e for e in log if e["type"] == "ASSOCIATION_UPDATE")
+    assert int(rename["position"]) > int(relation_event["position"])
+    assert (relation_event["firstObjectLabel"], rename["firstObjectLabel"]) == ("Employee", "Staff")
+    actor = await admin_token_id(db, tenant.location)
+    Replay(await seed_state(db, tenant.location), actor).apply_all(log)
 
 
 async def test_delete_relation_event_carries_the_labels_at_its_position(db, tenant, pg_dsn):

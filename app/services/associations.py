@@ -248,6 +248,7 @@ async def delete_association(
                     r["id"],
                     r["first_record_id"],
                     r["second_record_id"],
+                    labels_current=True,  # locked FOR UPDATE above
                 )
             removed = len(rows)
         else:

@@ -39,6 +39,8 @@ class _Staged:
     conn: asyncpg.Connection
     location_id: str | None = None
     rows: list[tuple[Any, ...]] = field(default_factory=list)
+    # Rows whose association labels were read without a lock: re-read at flush.
+    unlocked_labels: set[int] = field(default_factory=set)
 
 
 _staged: contextvars.ContextVar[_Staged | None] = contextvars.ContextVar(
@@ -73,6 +75,7 @@ async def flush(staged: _Staged) -> None:
     rows = [(last - count + 1 + i, *row) for i, row in enumerate(staged.rows)]
     await sql.insert_events(staged.conn, staged.location_id, rows)
     staged.rows.clear()
+    staged.unlocked_labels.clear()
 
 
 # Where a staged row keeps the association's key, object keys and labels (see _stage).
@@ -80,15 +83,12 @@ _ASSOCIATION_ID, _ASSOCIATION_KEY, _FIRST_OBJECT_KEY = 4, 5, 9
 
 
 async def _label_relations_as_of_now(staged: _Staged) -> None:
-    """Give relation events the association's key and labels as they stand at their positions.
-    The association was read before the write's transaction (or joined without a lock), so a
-    rename may have committed since; once the positions are reserved every event before them is
-    committed and none after them is, so the labels read now are the ones at these positions."""
-    wanted = {
-        row[_ASSOCIATION_ID]
-        for row in staged.rows
-        if row[0].startswith("RELATION_") and row[_ASSOCIATION_ID] is not None
-    }
+    """Give relation events whose association was read without a lock (a delete joins it while
+    locking only the relation: locking it too would deadlock with a cascading delete) the key and
+    labels as they stand at their positions: a rename may have committed since that read, but
+    once the positions are reserved every event before them is committed and none after them
+    is, so the labels read now are the ones at these positions."""
+    wanted = {staged.rows[i][_ASSOCIATION_ID] for i in staged.unlocked_labels}
     if not wanted:
         return
     assert staged.location_id is not None
@@ -96,8 +96,9 @@ async def _label_relations_as_of_now(staged: _Staged) -> None:
         r["id"]: r
         for r in await sql.association_labels(staged.conn, staged.location_id, list(wanted))
     }
-    for i, row in enumerate(staged.rows):
-        a = current.get(row[_ASSOCIATION_ID]) if row[0].startswith("RELATION_") else None
+    for i in staged.unlocked_labels:
+        row = staged.rows[i]
+        a = current.get(row[_ASSOCIATION_ID])
         if a is not None:  # gone: deleted in this same transaction, whose rows say it all
             staged.rows[i] = (
                 *row[:_ASSOCIATION_KEY],
@@ -228,7 +229,11 @@ def relation_changed(
     relation_id: uuid.UUID,
     first_record_id: uuid.UUID,
     second_record_id: uuid.UUID,
+    *,
+    labels_current: bool = False,
 ) -> None:
+    """`labels_current`: the association was read under a lock held to commit (its labels are
+    those at this event's position); otherwise they are read again at flush."""
     _stage(
         conn,
         principal,
@@ -238,6 +243,10 @@ def relation_changed(
         first_record_id=first_record_id,
         second_record_id=second_record_id,
     )
+    if not labels_current:
+        staged = _staged.get()
+        assert staged is not None  # _stage checked it
+        staged.unlocked_labels.add(len(staged.rows) - 1)
 
 
 def relations_deleted(conn: Any, principal: Principal, rows: Sequence[Any]) -> None:

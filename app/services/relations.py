@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +10,7 @@ import asyncpg
 
 from app import ids, pagination, validation
 from app.auth import RELATIONS_READ, RELATIONS_WRITE, Principal
-from app.errors import BadUserInput, NotFound
+from app.errors import BadUserInput, Conflict, NotFound
 from app.models import AssociationModel, Page, RecordModel, RelatedEdge, RelationModel
 from app.pagination import Window
 from app.services import counters, events
@@ -21,6 +21,8 @@ from db import records as record_sql
 from db import relations as sql
 
 MAX_BATCH = 1000
+# Read-back passes of a link batch racing deletes of the same links (see create_linked).
+_LINK_PASSES = 5
 
 
 @dataclass(frozen=True)
@@ -86,15 +88,67 @@ async def create_linked(
         )
         for i, it in enumerate(items)
     ]
-    association_rows = await association_sql.get_associations(
-        db, location, list({d[0] for d in decoded})
-    )
-    associations = {r["id"]: AssociationModel.from_row(r) for r in association_rows}
-    record_rows = await record_sql.get_records(
-        db, location, list({u for d in decoded for u in d[1:]})
-    )
-    object_of = {r["id"]: r["object_key"] for r in record_rows}
 
+    async def work(conn: asyncpg.Connection) -> list[Linked]:
+        # The associations are read key-share locked in the transaction of the links: a rename
+        # either committed before (and the events name the new labels) or waits for this one.
+        association_rows = await association_sql.get_associations(
+            conn, location, list({d[0] for d in decoded}), lock=True
+        )
+        associations = {r["id"]: AssociationModel.from_row(r) for r in association_rows}
+        record_rows = await record_sql.get_records(
+            conn, location, list({u for d in decoded for u in d[1:]})
+        )
+        object_of = {r["id"]: r["object_key"] for r in record_rows}
+        wanted = _checked(items, decoded, associations, object_of, at)
+        found: dict[tuple[Any, Any, Any], RelationModel] = {}
+        pending = list(dict.fromkeys(wanted))
+        # A link that existed when inserted (so was left alone) can be deleted by another
+        # transaction before it is read back: then it is inserted again, on the next pass.
+        for _ in range(_LINK_PASSES):
+            inserted = await sql.insert_relations(conn, location, pending)
+            await counters.count_added(conn, location, inserted, associations)
+            for r in inserted:  # only new links: an existing one found again changed nothing
+                events.relation_changed(
+                    conn,
+                    principal,
+                    "RELATION_CREATE",
+                    associations[r["association_id"]],
+                    r["id"],
+                    r["first_record_id"],
+                    r["second_record_id"],
+                    labels_current=True,
+                )
+            found.update((_key(r), RelationModel.from_row(r)) for r in inserted)
+            existing = [w for w in pending if w not in found]
+            if existing:
+                cols = [list(c) for c in zip(*existing, strict=True)]
+                for r in await sql.find_relations(conn, location, cols[0], cols[1], cols[2]):
+                    found[_key(r)] = RelationModel.from_row(r)
+            pending = [w for w in existing if w not in found]
+            if not pending:
+                return [Linked(found[w], associations[w[0]]) for w in wanted]
+        raise Conflict("the records were linked and unlinked concurrently; retry the request")
+
+    try:
+        return await in_transaction(db, work)
+    except asyncpg.ForeignKeyViolationError:
+        raise NotFound(
+            "a record or association was deleted while linking; nothing was linked"
+        ) from None
+
+
+def _checked(
+    items: Sequence[RelationInput],
+    decoded: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID]],
+    associations: dict[uuid.UUID, AssociationModel],
+    object_of: dict[uuid.UUID, str],
+    at: Callable[[int, str], str],
+) -> list[tuple[uuid.UUID, uuid.UUID, uuid.UUID]]:
+    """Each link as (association, first record, second record), checked against the rules:
+    both records and the association exist, the records are of the association's objects (ids
+    given the wrong way round are swapped), no record is linked to itself, and a symmetric
+    association stores its ends in one order."""
     wanted: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID]] = []
     for i, (assoc_uid, first, second) in enumerate(decoded):
         item = items[i]
@@ -126,36 +180,7 @@ async def create_linked(
             first, second = second, first
         wanted.append((assoc_uid, first, second))
 
-    unique = list(dict.fromkeys(wanted))
-
-    async def work(conn: asyncpg.Connection) -> dict[tuple[Any, Any, Any], RelationModel]:
-        inserted = await sql.insert_relations(conn, location, unique)
-        await counters.count_added(conn, location, inserted, associations)
-        for r in inserted:  # only new links: an existing one found again changed nothing
-            events.relation_changed(
-                conn,
-                principal,
-                "RELATION_CREATE",
-                associations[r["association_id"]],
-                r["id"],
-                r["first_record_id"],
-                r["second_record_id"],
-            )
-        found = {_key(r): RelationModel.from_row(r) for r in inserted}
-        existing = [w for w in unique if w not in found]
-        if existing:
-            cols = [list(c) for c in zip(*existing, strict=True)]
-            for r in await sql.find_relations(conn, location, cols[0], cols[1], cols[2]):
-                found[_key(r)] = RelationModel.from_row(r)
-        return found
-
-    try:
-        found = await in_transaction(db, work)
-    except asyncpg.ForeignKeyViolationError:
-        raise NotFound(
-            "a record or association was deleted while linking; nothing was linked"
-        ) from None
-    return [Linked(found[w], associations[w[0]]) for w in wanted]
+    return wanted
 
 
 async def get_relations(
