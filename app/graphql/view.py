@@ -23,6 +23,7 @@ from app.graphql import media
 from app.graphql.context import Context
 from app.graphql.errors import format_error
 from app.graphql.persisted import PROTOCOL_CODES, PersistedQueries, PersistedQueryError
+from app.live.websocket import RelataTransportWS
 
 PRINCIPAL_SCOPE_KEY = "relata.principal"
 _STATUS_SCOPE_KEY = "relata.graphql_status"
@@ -31,6 +32,11 @@ _NOBODY = Principal(location_id="", role="user", scopes=frozenset(), token_id=""
 
 
 class RelataGraphQL(GraphQL[Context, None]):
+    # Subscriptions: graphql-transport-ws (authenticated at connection_init, app/live/websocket.py)
+    # and GraphQL over SSE (authenticated like any request). The legacy subscriptions-transport-ws
+    # protocol is not offered.
+    graphql_transport_ws_handler_class = RelataTransportWS
+
     def __init__(
         self,
         *args: Any,
