@@ -16,7 +16,10 @@ from contextlib import suppress
 from datetime import timedelta
 from typing import Any, cast
 
+import orjson
 from graphql import GraphQLError
+from starlette.websockets import WebSocketDisconnect
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -80,6 +83,13 @@ class RelataTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
     @property
     def _socket(self) -> Any:
         return self.context.request
+
+    async def send_message(self, message: Any) -> None:
+        """Text frames, as the protocol requires (the view's JSON encoder gives bytes)."""
+        try:
+            await self._socket.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         if self.connection_timed_out:
