@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -164,7 +165,7 @@ class RawSocket:
 
 
 async def sse(
-    served: Served, token: str | None, query: str, variables: dict[str, Any] | None = None
+    served: Any, token: str | None, query: str, variables: dict[str, Any] | None = None
 ) -> AsyncIterator[tuple[str, Any]]:
     """GraphQL over SSE (distinct connections): (event, data) pairs as they arrive."""
     headers = {"accept": "text/event-stream"}
@@ -191,3 +192,54 @@ async def sse(
                     if event == "complete":
                         return
                     event = None
+
+
+@dataclass
+class InProcess:
+    """`create_app` served by uvicorn inside the test's event loop, sharing the test pool (its
+    lifespan starts the live hub): for tests that need a real socket but no subprocess."""
+
+    url: str
+    server: Any
+    task: asyncio.Task[None]
+
+
+async def serve_in_process(db: Database, dsn: str, **settings: Any) -> InProcess:
+    import uvicorn
+
+    from app.config import Settings
+    from app.web import create_app
+    from tests.test_failures import free_port
+
+    port = free_port()
+    app = create_app(Settings(webhook_worker=False, **settings), database=db, dsn=dsn)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.025)
+    assert server.started, "uvicorn did not start"
+    return InProcess(f"http://127.0.0.1:{port}", server, task)
+
+
+async def stop_in_process(running: InProcess) -> None:
+    running.server.should_exit = True
+    await asyncio.wait_for(running.task, 10)
+
+
+async def first_sse_result(
+    url: str, token: str, query: str, variables: dict[str, Any], seconds: float = 10
+) -> dict[str, Any]:
+    """The first result of a subscription over SSE (a `next` message's payload)."""
+
+    async def first() -> dict[str, Any]:
+        async for event, data in sse(SimpleNamespace(url=url), token, query, variables):
+            if event == "status":
+                return data[1]  # type: ignore[no-any-return]
+            if event == "next":
+                return data  # type: ignore[no-any-return]
+        raise AssertionError("the subscription completed without a result")
+
+    return await asyncio.wait_for(first(), seconds)

@@ -35,13 +35,16 @@ def _live(info: Info) -> tuple[Hub, str]:
     return hub, token
 
 
-async def _events(
-    info: Info, spec: streams.Spec, hub: Hub, token: str, after: str | None
-) -> AsyncGenerator[Event, None]:
+async def _events(info: Info, spec: streams.Spec, after: str | None) -> AsyncGenerator[Event, None]:
+    """Checks what can be refused before the stream starts (so the refusal is this field's
+    error, with its path), then the stream."""
+    hub, token = _live(info)
     ctx = info.context
-    source: AsyncIterator[EventModel] = streams.stream(
-        hub, ctx.db, ctx.principal, token, spec, after
-    )
+    start = await streams.resume_from(ctx.db, ctx.principal, after)
+    return _delivered(streams.stream(hub, ctx.principal, token, spec, start))
+
+
+async def _delivered(source: AsyncIterator[EventModel]) -> AsyncGenerator[Event, None]:
     try:
         async for model in source:
             yield Event.from_model(model)
@@ -52,10 +55,8 @@ async def _events(
 async def record_changed(
     info: Info, id: strawberry.ID, after: str | None = None
 ) -> AsyncGenerator[Event, None]:
-    hub, token = _live(info)
     spec = await streams.record_changed(info.context.db, info.context.principal, id)
-    async for event in _events(info, spec, hub, token, after):
-        yield event
+    return await _events(info, spec, after)
 
 
 async def relation_events(
@@ -64,25 +65,21 @@ async def relation_events(
     object_key: str | None = None,
     after: str | None = None,
 ) -> AsyncGenerator[Event, None]:
-    hub, token = _live(info)
     spec = await streams.relation_events(
         info.context.db, info.context.principal, association_key, object_key
     )
-    async for event in _events(info, spec, hub, token, after):
-        yield event
+    return await _events(info, spec, after)
 
 
 async def events(
     info: Info, types: list[EventType] | None = None, after: str | None = None
 ) -> AsyncGenerator[Event, None]:
-    hub, token = _live(info)
     spec = await streams.location_events(
         info.context.db,
         info.context.principal,
         None if types is None else [t.value for t in types],
     )
-    async for event in _events(info, spec, hub, token, after):
-        yield event
+    return await _events(info, spec, after)
 
 
 @strawberry.type

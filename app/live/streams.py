@@ -108,18 +108,23 @@ async def location_events(db: Database, principal: Principal, types: Sequence[st
     return Spec(accepts, replay)
 
 
-async def stream(
-    hub: Hub,
-    db: Database,
-    principal: Principal,
-    token: str,
-    spec: Spec,
-    after: str | None,
-) -> AsyncIterator[EventModel]:
-    """Replay after `after` (when given), then live events, each position once, in order."""
+async def resume_from(db: Database, principal: Principal, after: str | None) -> int | None:
+    """The position to replay after (None: live only), refused when its successors were
+    pruned. Checked before the stream starts, so that a refusal is the subscription's error."""
     start = None if after is None else position_cursor(after)
     if start:
         await require_resumable(db, principal.location_id, start)
+    return start
+
+
+async def stream(
+    hub: Hub,
+    principal: Principal,
+    token: str,
+    spec: Spec,
+    start: int | None,
+) -> AsyncIterator[EventModel]:
+    """Replay after `start` (when given), then live events, each position once, in order."""
     subscriber = await hub.subscribe(principal, token, spec.accepts)
     try:
         last = subscriber.live_from if start is None else start
