@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -44,6 +45,9 @@ class Subscriber:
     token: str
     accepts: Callable[[EventModel], bool]
     capacity: int
+    # Records whose events alone it can accept (recordChanged), so the feed offers it only
+    # those; None: it is offered every event of the location.
+    records: frozenset[uuid.UUID] | None = None
     # Every event of the location after this position is offered (set when registered).
     live_from: int = 0
     items: deque[EventModel] = field(default_factory=deque)
@@ -96,6 +100,8 @@ class _Feed:
     def __init__(self, hub: Hub, location_id: str) -> None:
         self.hub, self.location_id = hub, location_id
         self.subscribers: set[Subscriber] = set()
+        self.everything: set[Subscriber] = set()
+        self.by_record: dict[uuid.UUID, set[Subscriber]] = {}
         self.tail = 0
         self.wake = asyncio.Event()
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -120,12 +126,38 @@ class _Feed:
             except Exception as exc:  # noqa: BLE001 - read again at the next poll
                 log.warning("live: reading %s's events failed: %r", self.location_id, exc)
 
+    def add(self, subscriber: Subscriber) -> None:
+        self.subscribers.add(subscriber)
+        if subscriber.records is None:
+            self.everything.add(subscriber)
+        for uid in subscriber.records or ():
+            self.by_record.setdefault(uid, set()).add(subscriber)
+
+    def remove(self, subscriber: Subscriber) -> None:
+        self.subscribers.discard(subscriber)
+        self.everything.discard(subscriber)
+        for uid in subscriber.records or ():
+            watching = self.by_record.get(uid)
+            if watching is not None:
+                watching.discard(subscriber)
+                if not watching:
+                    del self.by_record[uid]
+
+    def audience(self, event: EventModel) -> list[Subscriber]:
+        """Who may accept the event: those offered everything, and those watching its records
+        (a record's watchers are not asked about other records' events)."""
+        found = list(self.everything)
+        for uid in {event.record_id, event.first_record_id, event.second_record_id}:
+            if uid is not None and uid in self.by_record:
+                found.extend(self.by_record[uid])
+        return found
+
     async def catch_up(self) -> None:
         while True:
             rows = await sql.list_events(self.hub.db, self.location_id, after=self.tail, limit=PAGE)
             for row in rows:
                 event = EventModel.from_row(row)
-                for subscriber in list(self.subscribers):
+                for subscriber in self.audience(event):
                     subscriber.offer(event)
                 self.tail = event.position
             self.hub.delivered += len(rows)
@@ -214,7 +246,11 @@ class Hub:
     # --- subscribers ---------------------------------------------------------------------
 
     async def subscribe(
-        self, principal: Principal, token: str, accepts: Callable[[EventModel], bool]
+        self,
+        principal: Principal,
+        token: str,
+        accepts: Callable[[EventModel], bool],
+        records: frozenset[uuid.UUID] | None = None,
     ) -> Subscriber:
         """Register a subscriber; it is offered every event after its `live_from`."""
         location = principal.location_id
@@ -233,7 +269,7 @@ class Hub:
                 limit="subscriptionsPerLocation",
                 maximum=self.per_location,
             )
-        subscriber = Subscriber(location, token, accepts, self.buffer)
+        subscriber = Subscriber(location, token, accepts, self.buffer, records)
         self.count += 1
         try:
             if feed is None:
@@ -244,9 +280,9 @@ class Hub:
             raise
         if self.feeds.get(location) is not feed:  # its last subscriber left meanwhile
             self.count -= 1
-            return await self.subscribe(principal, token, accepts)
+            return await self.subscribe(principal, token, accepts, records)
         subscriber.live_from = feed.tail
-        feed.subscribers.add(subscriber)
+        feed.add(subscriber)
         self.watch(token, subscriber.revoked)
         return subscriber
 
@@ -254,7 +290,7 @@ class Hub:
         feed = self.feeds.get(subscriber.location_id)
         if feed is None or subscriber not in feed.subscribers:
             return
-        feed.subscribers.discard(subscriber)
+        feed.remove(subscriber)
         self.count -= 1
         self.unwatch(subscriber.token, subscriber.revoked)
         if not feed.subscribers:

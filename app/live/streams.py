@@ -8,6 +8,7 @@ Replay and live use the same predicate, so the two halves meet exactly."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -34,6 +35,8 @@ class Spec:
 
     accepts: Callable[[EventModel], bool]
     replay: Replay
+    # The records whose events alone it accepts (the hub routes by them), or None.
+    records: frozenset[uuid.UUID] | None = None
 
 
 async def record_changed(db: Database, principal: Principal, record_id: str) -> Spec:
@@ -60,7 +63,7 @@ async def record_changed(db: Database, principal: Principal, record_id: str) -> 
         )
         return [EventModel.from_row(r) for r in rows]
 
-    return Spec(accepts, replay)
+    return Spec(accepts, replay, frozenset({uid}))
 
 
 async def relation_events(
@@ -125,7 +128,7 @@ async def stream(
     start: int | None,
 ) -> AsyncIterator[EventModel]:
     """Replay after `start` (when given), then live events, each position once, in order."""
-    subscriber = await hub.subscribe(principal, token, spec.accepts)
+    subscriber = await hub.subscribe(principal, token, spec.accepts, spec.records)
     try:
         last = subscriber.live_from if start is None else start
         if start is not None:
