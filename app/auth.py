@@ -41,6 +41,10 @@ _IMPLIED_BY = {
     RECORDS_READ: RECORDS_WRITE,
 }
 
+# Where the ASGI scope carries the authenticated Principal (app/admission.py sets it; GraphQL's
+# context, REST handlers and the request log read it).
+PRINCIPAL_SCOPE_KEY = "relata.principal"
+
 TOKEN_PREFIX = "rlt"
 MAX_LOCATION_ID = 100
 # No location id holds one (create_token refuses them); NUL and DEL included.

@@ -95,7 +95,7 @@ def cmd_events_prune(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
-    from app.graphql.schema import schema
+    from app.schema import schema
 
     sys.stdout.write(schema.as_str() + "\n")
     return 0
@@ -103,13 +103,13 @@ def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _first_start(settings: Settings, demo: bool) -> tuple[str | None, str]:
     """Create the default location and an admin token when the database is empty."""
+    from app.services.locations import any_location
     from app.services.tokens import authenticate, create_token
-    from db import locations
 
     async def run(db):  # type: ignore[no-untyped-def]
         token_file = Path(settings.data_dir) / "admin-token"
         token: str | None = None
-        if not await locations.any_location(db):
+        if not await any_location(db):
             token = await create_token(
                 db, DEFAULT_LOCATION, "admin", None, location_name="Default location"
             )

@@ -26,7 +26,9 @@ HTTP_STATUS = {
 
 
 class AppError(Exception):
-    """An error meant for the client: a typed code and a message a person can act on."""
+    """An error meant for the client: a typed code and a message a person can act on. GraphQL
+    renders it as an error with `extensions.code` (app/graphql), REST in HighLevel's shape
+    (app/rest/errors.py); a refusal before anything ran also sends `headers`."""
 
     code: ErrorCode = ErrorCode.INTERNAL_SERVER_ERROR
 
@@ -39,6 +41,11 @@ class AppError(Exception):
     def http_status(self) -> int:
         return HTTP_STATUS[self.code]
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers that go with the error's status."""
+        return {}
+
 
 class BadUserInput(AppError):
     code = ErrorCode.BAD_USER_INPUT
@@ -46,6 +53,10 @@ class BadUserInput(AppError):
 
 class Unauthenticated(AppError):
     code = ErrorCode.UNAUTHENTICATED
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"www-authenticate": "Bearer"}
 
 
 class Forbidden(AppError):
@@ -72,7 +83,25 @@ class PayloadTooLarge(BadUserInput):
         return 413
 
 
+class RateLimited(LimitExceeded):
+    """A token over its rate: HTTP 429 with Retry-After in whole seconds (rounded up, so a
+    client that obeys it is admitted)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, limitName="rateLimit", retryAfter=retry_after)
+        self.retry_after = retry_after
+
+    @property
+    def http_status(self) -> int:
+        return 429
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"retry-after": str(self.retry_after)}
+
+
 UNAVAILABLE_MESSAGE = "the service is temporarily unavailable; retry shortly"
+MASKED_MESSAGE = "Internal server error"
 
 
 class ServiceUnavailable(AppError):
@@ -82,3 +111,11 @@ class ServiceUnavailable(AppError):
     @property
     def http_status(self) -> int:
         return 503
+
+
+class InternalError(AppError):
+    """A failure nobody expected, already logged with its context: HTTP 500 and a masked
+    message, never the details."""
+
+    def __init__(self) -> None:
+        super().__init__(MASKED_MESSAGE)

@@ -19,20 +19,21 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import ide
-from app.auth import bearer_token
+from app.admission import admit
+from app.auth import PRINCIPAL_SCOPE_KEY
 from app.config import Settings
 from app.errors import AppError, ErrorCode, PayloadTooLarge
-from app.graphql.errors import MASKED_MESSAGE
 from app.graphql.extensions import OPERATION_SCOPE_KEY, hardening_extensions
-from app.graphql.schema import build_schema
-from app.graphql.view import PRINCIPAL_SCOPE_KEY, RelataGraphQL, request_error_response
+from app.graphql.view import RelataGraphQL
+from app.graphql.view import app_error_response as graphql_error_response
+from app.graphql.websocket import view_options as live_options
 from app.live.hub import start_hub, stop_hub
-from app.live.websocket import view_options as live_options
-from app.ratelimit import TokenBucketLimiter, retry_after_header
+from app.ratelimit import TokenBucketLimiter
 from app.request_log import RequestLog
 from app.rest import routes as rest_routes
-from app.rest.errors import error_response as rest_error_response
-from app.services.tokens import authenticate
+from app.rest.errors import app_error_response as rest_error_response
+from app.rest.errors import error_response as rest_status_response
+from app.schema import build_schema
 from db import Database, Watchdog, count_statements
 from db.migrate import apply_migrations
 
@@ -50,44 +51,10 @@ EXPOSED_HEADERS = (
 )
 
 
-def graphql_error_response(
-    request: Request | None,
-    status: int,
-    code: ErrorCode,
-    message: str,
-    headers: dict[str, str] | None = None,
-    **extensions: Any,
-) -> Response:
-    """A refusal before GraphQL runs: `{"errors": [...]}` (no `data`: nothing executed), as
-    application/json or application/graphql-response+json, whichever the client accepts."""
-    headers = dict(headers or {})
-    if status == 401:
-        headers["www-authenticate"] = "Bearer"
-    return request_error_response(
-        request, status, message, {"code": code.value, **extensions}, headers
-    )
-
-
-def rate_limited_response(
-    request: Request, limiter: TokenBucketLimiter, retry_after: float
-) -> Response:
-    """429 for a token over its rate: GraphQL-shaped, with Retry-After in whole seconds."""
-    header = retry_after_header(retry_after)
-    return graphql_error_response(
-        request,
-        429,
-        ErrorCode.LIMIT_EXCEEDED,
-        f"rate limit exceeded: this token may make {limiter.rate:g} requests per second with"
-        f" bursts of {limiter.burst} (per server process); retry after {header} s",
-        {"retry-after": header},
-        limitName="rateLimit",
-        retryAfter=int(header),
-    )
-
-
 class GraphQLEndpoint:
-    """Authenticates every operation before Strawberry sees it, so a bad token is an HTTP 401.
-    Only the GraphiQL page itself (a browser GET with no query) is served without a token."""
+    """Admits every operation (app/admission.py: token, lookup, rate limit) before Strawberry
+    sees it, so a bad token is an HTTP 401; a refusal is rendered GraphQL-shaped. Only the
+    GraphiQL page itself (a browser GET with no query) is served without a token."""
 
     def __init__(self, graphql_app: ASGIApp) -> None:
         self.graphql_app = graphql_app
@@ -103,29 +70,9 @@ class GraphQLEndpoint:
             )
             if not is_ide_page and request.method in ("GET", "POST"):
                 try:
-                    token = bearer_token(request.headers.get("authorization"))
-                    principal = await authenticate(request.app.state.db, token)
+                    await admit(request)
                 except AppError as exc:
-                    # 401 for the token's faults; 503 (ServiceUnavailable) only when the
-                    # database cannot answer.
-                    response = graphql_error_response(
-                        request, exc.http_status, exc.code, exc.message
-                    )
-                    await response(scope, receive, send)
-                    return
-                except Exception:
-                    log.exception("authentication failed unexpectedly")
-                    response = graphql_error_response(
-                        request, 500, ErrorCode.INTERNAL_SERVER_ERROR, MASKED_MESSAGE
-                    )
-                    await response(scope, receive, send)
-                    return
-                scope[PRINCIPAL_SCOPE_KEY] = principal
-                limiter: TokenBucketLimiter | None = request.app.state.rate_limiter
-                retry_after = limiter.acquire(principal.token_id) if limiter else 0.0
-                if limiter and retry_after > 0:
-                    limited = rate_limited_response(request, limiter, retry_after)
-                    await limited(scope, receive, send)
+                    await graphql_error_response(request, exc)(scope, receive, send)
                     return
         await self.graphql_app(scope, receive, send)
 
@@ -145,12 +92,11 @@ class BodySizeLimit:
             return
         refusal = f"request body is larger than {self.max_bytes} bytes"
         details: dict[str, Any] = {"field": "body", "maximum": self.max_bytes}
+        error = PayloadTooLarge(refusal, **details)
         too_large = (
-            graphql_error_response(
-                Request(scope), 413, ErrorCode.BAD_USER_INPUT, refusal, **details
-            )
+            graphql_error_response(Request(scope), error)
             if scope.get("path", "").startswith("/graphql")
-            else rest_error_response(413, refusal, ErrorCode.BAD_USER_INPUT, details)
+            else rest_error_response(error)
         )
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
@@ -213,7 +159,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
         404: f"no route {request.method} {request.url.path}; see /openapi.json",
         405: f"{request.method} is not allowed on {request.url.path}; see /openapi.json",
     }.get(exc.status_code, str(exc.detail))
-    response = rest_error_response(exc.status_code, message, code)
+    response = rest_status_response(exc.status_code, message, code)
     if exc.headers:
         response.headers.update(exc.headers)
     return response
@@ -321,7 +267,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/graphql", GraphQLEndpoint(graphql_app), methods=["GET", "POST"]),
-        # graphql-transport-ws; its token is checked at connection_init (app/live/websocket.py).
+        # graphql-transport-ws; its token is checked at connection_init (app/graphql/websocket.py).
         WebSocketRoute("/graphql", graphql_app),
         *([Route(ide.ASSET_PREFIX + "{name}", ide.asset)] if settings.graphiql else []),
         *rest_routes(),

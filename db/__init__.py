@@ -7,6 +7,7 @@ from db.database import (
     Watchdog,
     count_statements,
     current_counter,
+    is_database_failure,
     is_unavailable,
 )
 
@@ -17,5 +18,6 @@ __all__ = [
     "Watchdog",
     "count_statements",
     "current_counter",
+    "is_database_failure",
     "is_unavailable",
 ]

@@ -101,6 +101,24 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, _CONNECTION_FAILURES)
 
 
+# SQLSTATE classes in which the server says it cannot serve now, whatever the statement:
+# connection exception (08), insufficient resources (53: too many connections, out of memory,
+# disk full), operator intervention (57: shutting down, cannot connect now, a statement cancelled
+# or over statement_timeout) and system error (58: I/O).
+_SERVER_FAILURE_CLASSES = frozenset({"08", "53", "57", "58"})
+
+
+def is_database_failure(exc: BaseException) -> bool:
+    """Whether `exc` is the database or the pool failing (an answer of 503: retry later), as
+    opposed to a bug (an unknown table, a wrong statement: 500). Wider than `is_unavailable`:
+    the server may also refuse one statement for lack of resources or time and keep the
+    connection."""
+    if is_unavailable(exc):
+        return True
+    sqlstate = getattr(exc, "sqlstate", None) if isinstance(exc, asyncpg.PostgresError) else None
+    return isinstance(sqlstate, str) and sqlstate[:2] in _SERVER_FAILURE_CLASSES
+
+
 def _may_break_protocol(exc: BaseException) -> bool:
     """After these a connection may be mid-operation: it must not go back to the pool."""
     return isinstance(exc, asyncio.CancelledError) or is_unavailable(exc)

@@ -10,7 +10,6 @@ from typing import Any
 import asyncpg
 
 from db.database import Executor
-from db.relations import values_list
 
 # The columns a writer supplies, in order; position follows the location ($1) in each row.
 WRITTEN = (
@@ -51,14 +50,13 @@ async def reserve_positions(conn: Executor, location_id: str, count: int) -> int
 
 async def insert_events(conn: Executor, location_id: str, rows: Sequence[Sequence[Any]]) -> None:
     """Insert events, each a tuple of WRITTEN's values, as multi-row VALUES (router on Citus).
-    occurred_at defaults to now(): the time the transaction began, the same for all its events."""
+    A value every row of a statement shares is sent once (a batch of 1,000 links shares all but
+    its positions, relation and record ids: 4 parameters a row instead of 15). occurred_at
+    defaults to now(): the time the transaction began, the same for all its events."""
     for start in range(0, len(rows), _ROWS_PER_INSERT):
-        chunk = rows[start : start + _ROWS_PER_INSERT]
+        values, args = _values_list(location_id, rows[start : start + _ROWS_PER_INSERT])
         await conn.execute(
-            f"insert into events (location_id, {', '.join(WRITTEN)})"
-            f" values {values_list(len(chunk), len(WRITTEN))}",
-            location_id,
-            *(value for row in chunk for value in row),
+            f"insert into events (location_id, {', '.join(WRITTEN)}) values {values}", *args
         )
 
 
@@ -72,6 +70,30 @@ async def notify(conn: Executor, location_id: str, last: int) -> None:
     commits (never for a rollback). It names no table: on Citus it is raised on the node the
     writer is connected to."""
     await conn.execute("select pg_notify($1, $2)", CHANNEL, f"{last}:{location_id}")
+
+
+def _values_list(location_id: str, chunk: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
+    """The VALUES rows (each led by the location, $1) and their parameters."""
+    first = chunk[0]
+    args: list[Any] = [location_id]
+    slots: list[str | None] = []
+    for column, value in enumerate(first):
+        if all(row[column] == value for row in chunk):
+            args.append(value)
+            slots.append(f"${len(args)}")
+        else:
+            slots.append(None)
+    values = []
+    for row in chunk:
+        cells = ["$1"]
+        for column, slot in enumerate(slots):
+            if slot is None:
+                args.append(row[column])
+                cells.append(f"${len(args)}")
+            else:
+                cells.append(slot)
+        values.append(f"({', '.join(cells)})")
+    return ", ".join(values), args
 
 
 def _type_filter(types: Sequence[str] | None, args: list[Any]) -> str:

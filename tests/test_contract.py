@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graphql import GraphQLInterfaceType, GraphQLObjectType
 
-from app.graphql.schema import schema
+from app.schema import schema
 
 S = schema._schema
 

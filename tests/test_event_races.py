@@ -251,7 +251,6 @@ class Reader:
 
     seen: list[int] = field(default_factory=list)
     polls_with_news: int = 0
-    spurious_pruned: int = 0
 
     def take(self, got: list[int]) -> None:
         start = self.seen[-1] if self.seen else 0
@@ -266,12 +265,8 @@ async def poll_graphql(api: Api, stop: asyncio.Event, final: asyncio.Future[int]
     while True:
         after = str(reader.seen[-1]) if reader.seen else None
         r = await api.gql(POSITIONS, {"after": after})
-        if r.body.get("errors"):
-            # Product bug (test_resuming_at_the_tail_is_never_refused_as_pruned): a write
-            # committing between the resolver's statements makes it answer "pruned".
-            assert r.code == "BAD_USER_INPUT" and "pruned" in r.error["message"], r.body
-            reader.spurious_pruned += 1
-            continue
+        # Never refused: a write committing during the poll is no sign of pruned events.
+        assert not r.body.get("errors"), r.body
         page = r.data["events"]
         reader.take([int(e["node"]["position"]) for e in page["edges"]])
         if page["pageInfo"]["hasNextPage"]:
@@ -314,14 +309,22 @@ async def test_a_polling_reader_never_misses_an_event(db, app, client, pg_dsn):
             asyncio.create_task(poll_graphql(Api(cs[-1], w.token, w.location), stop, final)),
             asyncio.create_task(poll_sql(pg_dsn, w.location, stop, final)),
         ]
-        done = await asyncio.gather(
-            *(writer(Api(c, w.token, w.location), p) for c, p in zip(cs, plans, strict=False))
-        )
-        results = [x for batch in done for x in batch]
-        expected = w.setup_events + promised(results)
-        final.set_result(expected)
-        stop.set()
-        graphql_reader, sql_reader = await asyncio.wait_for(asyncio.gather(*readers), 60)
+        try:
+            done = await asyncio.gather(
+                *(
+                    writer(Api(c, w.token, w.location), p)
+                    for c, p in zip(cs[:-1], plans, strict=True)
+                )
+            )
+            results = [x for batch in done for x in batch]
+            expected = w.setup_events + promised(results)
+            final.set_result(expected)
+            stop.set()
+            graphql_reader, sql_reader = await asyncio.wait_for(asyncio.gather(*readers), 60)
+        finally:  # a failed writer must not leave the readers polling for ever
+            for task in readers:
+                task.cancel()
+            await asyncio.gather(*readers, return_exceptions=True)
     full = await positions(db, w.location)
     assert full == list(range(1, expected + 1))
     for reader in (graphql_reader, sql_reader):
@@ -355,38 +358,44 @@ async def test_two_locations_number_their_events_independently(db, app, client, 
         await second.close()
 
 
-# --- product bugs found here (strict xfail: the marker must go when they are fixed) ------------
+# --- two bugs found here, fixed in 85a3f6d: their regression tests ---------------------------
+
+# Every read the events resolver may make (under any of their names, old or new).
+_RESOLVER_READS = ("list_events", "resume_point", "first_position_after", "last_position")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: Query.events(after:) reads the log, then the first stored position "
-    "after `after`, then the position counter, each in its own snapshot; a write committing "
-    "between the last two is taken for pruned events (BAD_USER_INPUT) although nothing was "
-    "pruned",
-)
-async def test_resuming_at_the_tail_is_never_refused_as_pruned(db, tenant, monkeypatch):
-    """A reader at the end of the log polls again while another client's write commits. The
-    commit is made to land between the resolver's statements deterministically: right after
-    `first_position_after` has found nothing."""
+@pytest.mark.parametrize("nth", [1, 2, 3])
+async def test_resuming_at_the_tail_is_never_refused_as_pruned(db, tenant, monkeypatch, nth):
+    """A reader at the end of the log polls again while another client's write commits right
+    after the resolver's `nth` read of the log (forced by wrapping db.events' readers). Nothing
+    was pruned, so the poll must not say so. (It did: the first kept position and the counter
+    were read in two snapshots, and a commit between them looked like pruned events.)"""
     await tenant.admin.create_record("contact", firstName="First")
     me = Principal(tenant.location, "admin", frozenset(ALL_SCOPES), "")
-    original = events_sql.first_position_after
-    fired: list[bool] = []
+    reads: list[str] = []
 
-    async def a_write_commits_meanwhile(conn: Any, location_id: str, after: int) -> Any:
-        found = await original(conn, location_id, after)
-        if location_id == tenant.location and not fired:
-            fired.append(True)
-            await record_service.create_record(db, me, "contact", {"firstName": "Second"})
-        return found
+    def committing_after(name: str, original: Any) -> Any:
+        async def read(conn: Any, location_id: str, *a: Any, **kw: Any) -> Any:
+            result = await original(conn, location_id, *a, **kw)
+            if location_id == tenant.location:
+                reads.append(name)
+                if len(reads) == nth:  # another client's write commits now
+                    await record_service.create_record(db, me, "contact", {"firstName": "B"})
+            return result
 
-    monkeypatch.setattr(events_sql, "first_position_after", a_write_commits_meanwhile)
+        return read
+
+    for name in _RESOLVER_READS:
+        if hasattr(events_sql, name):
+            monkeypatch.setattr(events_sql, name, committing_after(name, getattr(events_sql, name)))
     r = await tenant.admin.gql(POSITIONS, {"after": "1"})
-    assert fired
-    assert not r.body.get("errors"), r.body  # fails: "the events after position 1 have been pruned"
+    monkeypatch.undo()
+    assert reads, "the resolver read nothing through db.events"
+    assert not r.body.get("errors"), (reads, r.body)
     got = [int(e["node"]["position"]) for e in r.data["events"]["edges"]]
     assert got in ([], [2])
+    written = 2 if len(reads) >= nth else 1
+    assert await positions(db, tenant.location) == list(range(1, written + 1))
 
 
 async def wait_for_lock_wait(db: Database, statement: str) -> None:
@@ -425,25 +434,17 @@ async def assert_relation_event_names_the_renamed_label(db: Database, tenant: An
     assert relation_event["type"].startswith("RELATION_")
     assert int(relation_event["position"]) > int(rename["position"])
     assert rename["firstObjectLabel"] == "Staff"
-    # Fails: the relation event, logged after the rename, still says "Employee".
+    # It said "Employee": the labels read before the rename, though logged after it.
     assert relation_event["firstObjectLabel"] == "Staff", relation_event
     # And so the log does not replay consistently (Replay checks relation labels).
     actor = await admin_token_id(db, tenant.location)
     Replay(await seed_state(db, tenant.location), actor).apply_all(log)
 
 
-STALE_LABELS = (
-    "product bug: a relation event names the association's labels as read earlier than its "
-    "position (createRelation reads the association before its transaction; deleteRelation "
-    "in the snapshot of its locking read), so a label rename committing in between is logged "
-    "BEFORE a relation event that still carries the old label: the log contradicts itself"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=STALE_LABELS)
 async def test_create_relation_event_carries_the_labels_at_its_position(db, tenant, monkeypatch):
     """createRelation reads the association (outside its transaction), then links. A rename
-    is made to commit right after that read, through the service on another connection."""
+    is made to commit right after that read, through the service on another connection: the
+    relation's event comes after the rename's and must name the new label."""
     api = tenant.admin
     a, contact, company = await employs(api)
     token_uuid = await db.fetchval(
@@ -467,11 +468,11 @@ async def test_create_relation_event_carries_the_labels_at_its_position(db, tena
     await assert_relation_event_names_the_renamed_label(db, tenant)
 
 
-@pytest.mark.xfail(strict=True, reason=STALE_LABELS)
 async def test_delete_relation_event_carries_the_labels_at_its_position(db, tenant, pg_dsn):
     """deleteRelation's locking read of the relation is held on the relation's row lock (taken
     by a separate connection) while the label is renamed; then it proceeds and commits after
-    the rename. No code is patched: only the interleaving is forced."""
+    the rename, so its event must name the new label. No code is patched: only the
+    interleaving is forced."""
     api = tenant.admin
     a, contact, company = await employs(api)
     made = await api.ok(CREATE_RELATION, {"i": rel(a, contact, company)})

@@ -377,3 +377,54 @@ async def test_rest_history_and_the_tenant_wall(client, tenant, other_tenant):
     assert r.code == "NOT_FOUND"
     r = await other_tenant.admin.gql(HISTORY, {"id": w["grace"]})
     assert r.code == "NOT_FOUND"
+
+
+def test_a_batch_sends_each_shared_value_once():
+    from db.events import WRITTEN, _values_list
+
+    rows = [(p, "RELATION_CREATE", *["same"] * (len(WRITTEN) - 3), {}) for p in (7, 8, 9)]
+    values, args = _values_list("loc", rows)
+    # The location, the 14 shared values, then one varying value (the position) per row.
+    assert len(args) == 1 + (len(WRITTEN) - 1) + 3
+    assert args[0] == "loc" and args[-3:] == [7, 8, 9]
+    assert values.count("(") == 3 and values.startswith("($1, $16, $2, ")
+    mixed = [*rows, (10, "RELATION_DELETE", *["other"] * (len(WRITTEN) - 3), {})]
+    values, args = _values_list("loc", mixed)
+    assert len(args) == 1 + 1 + (len(WRITTEN) - 1) * 4  # only `data` is shared now
+
+
+async def test_a_thousand_links_and_a_large_cascade_write_one_event_each(db, tenant):
+    """1,000 links in one call append 1,000 events at consecutive positions; a cascade larger
+    than one insert statement holds (2,133 events a statement) keeps every one of them."""
+    from tests.assoc_support import bulk_records, link_many, rel
+
+    contacts = await bulk_records(db, tenant.location, "contact", 2200)
+    companies = await bulk_records(db, tenant.location, "company", 3)
+    works = await tenant.admin.create_association(
+        key="works_at",
+        firstObjectKey="contact",
+        secondObjectKey="company",
+        firstObjectLabel="Employee",
+        secondObjectLabel="Employer",
+    )
+    for n, start in enumerate(range(0, 2200, 1000)):
+        batch = contacts[start : start + 1000]
+        r = await link_many(tenant.admin, [rel(works["id"], c, companies[n]) for c in batch])
+        assert r.status == 200 and len(r.data["createRelations"]) == len(batch)
+    count = "select count(*), min(position), max(position) from events where location_id = $1"
+    total, low, high = await db.fetchrow(count, tenant.location)
+    # The association, then one event per link (the records were loaded without events).
+    assert (total, low, high) == (2201, 1, 2201)
+    await tenant.admin.ok(
+        "mutation($id: ID!) { deleteAssociation(id: $id, cascade: true) { deletedRelationCount } }",
+        {"id": works["id"]},
+    )
+    rows = await db.fetch(
+        "select position, type, first_object_label from events where location_id = $1"
+        " and position > $2 order by position",
+        tenant.location,
+        high,
+    )
+    assert [r["position"] for r in rows] == list(range(high + 1, high + 2202))
+    assert [r["type"] for r in rows] == ["RELATION_DELETE"] * 2200 + ["ASSOCIATION_DELETE"]
+    assert {r["first_object_label"] for r in rows} == {"Employee"}

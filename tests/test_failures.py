@@ -29,7 +29,7 @@ from app.config import Settings
 from app.errors import UNAVAILABLE_MESSAGE
 from app.graphql.context import Context
 from app.graphql.errors import MASKED_MESSAGE, format_error
-from app.graphql.schema import schema
+from app.schema import schema
 from app.services.tokens import create_token
 from app.web import create_app
 from db import Database

@@ -11,8 +11,8 @@ from graphql import parse
 
 import app.services.associations as association_service
 from app.graphql.extensions import estimate_cost
-from app.graphql.schema import schema as served_schema
 from app.models import MAX_ASSOCIATIONS, MAX_CUSTOM_OBJECTS
+from app.schema import schema as served_schema
 from tests.helpers import Response
 
 CREATE_OBJECT = "mutation($i: CreateObjectSchemaInput!) { createObjectSchema(input: $i) { key } }"

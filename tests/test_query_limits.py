@@ -10,7 +10,7 @@ import pytest
 from graphql import parse
 
 from app.graphql.extensions import estimate_cost
-from app.graphql.schema import schema as served_schema
+from app.schema import schema as served_schema
 from tests.hardening_support import client_with, nested_relations
 from tests.helpers import Api
 

@@ -11,7 +11,7 @@ from graphql import parse
 
 from app.graphql.extensions import estimate_cost
 from app.graphql.extensions.document_cache import CACHEABLE_QUERY_BYTES, store_for
-from app.graphql.schema import schema as served_schema
+from app.schema import schema as served_schema
 from tests.hardening_support import client_with
 from tests.helpers import Api
 

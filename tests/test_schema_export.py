@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.graphql.schema import schema
+from app.schema import schema
 
 ROOT = Path(__file__).resolve().parent.parent
 

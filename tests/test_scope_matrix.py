@@ -21,9 +21,9 @@ import httpx
 import pytest
 from graphql import GraphQLNamedType, GraphQLObjectType, get_named_type
 
-from app.graphql.schema import schema
 from app.ids import encode_location
 from app.rest import ROUTES
+from app.schema import schema
 from app.services.tokens import create_token
 from db import Database
 from tests.assoc_support import association, bulk_records, link

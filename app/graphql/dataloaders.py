@@ -15,12 +15,10 @@ from app.auth import Principal
 from app.models import AssociationModel, Page, RecordModel, RelationModel
 from app.services import associations as association_service
 from app.services import events as event_service
+from app.services import records as record_service
 from app.services import relations as relation_service
 from app.services.relations import RelatedQuery
 from db import Database
-from db import associations as association_sql
-from db import records as record_sql
-from db import relations as relation_sql
 
 
 class RecordLoader(DataLoader[uuid.UUID, RecordModel | None]):
@@ -29,8 +27,7 @@ class RecordLoader(DataLoader[uuid.UUID, RecordModel | None]):
         self.db, self.principal = db, principal
 
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[RecordModel | None]:
-        rows = await record_sql.get_records(self.db, self.principal.location_id, list(keys))
-        found = {r["id"]: RecordModel.from_row(r) for r in rows}
+        found = await record_service.records_by_uid(self.db, self.principal.location_id, list(keys))
         return [found.get(k) for k in keys]
 
 
@@ -40,10 +37,9 @@ class AssociationLoader(DataLoader[uuid.UUID, AssociationModel | None]):
         self.db, self.principal = db, principal
 
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[AssociationModel | None]:
-        rows = await association_sql.get_associations(
+        found = await association_service.associations_by_uid(
             self.db, self.principal.location_id, list(keys)
         )
-        found = {r["id"]: AssociationModel.from_row(r) for r in rows}
         return [found.get(k) for k in keys]
 
 
@@ -53,8 +49,9 @@ class RelationLoader(DataLoader[uuid.UUID, RelationModel | None]):
         self.db, self.principal = db, principal
 
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[RelationModel | None]:
-        rows = await relation_sql.get_relations(self.db, self.principal.location_id, list(keys))
-        found = {r["id"]: RelationModel.from_row(r) for r in rows}
+        found = await relation_service.relations_by_uid(
+            self.db, self.principal.location_id, list(keys)
+        )
         return [found.get(k) for k in keys]
 
 

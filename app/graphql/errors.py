@@ -6,10 +6,10 @@ from typing import Any
 
 from graphql import GraphQLError
 
-from app.errors import UNAVAILABLE_MESSAGE, AppError, ErrorCode
+from app.errors import MASKED_MESSAGE, UNAVAILABLE_MESSAGE, AppError, ErrorCode
 from db import is_unavailable
 
-MASKED_MESSAGE = "Internal server error"
+__all__ = ["MASKED_MESSAGE", "format_error"]
 
 
 def format_error(error: GraphQLError) -> dict[str, Any]:

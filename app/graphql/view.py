@@ -17,24 +17,23 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from app import ide, validation
-from app.auth import Principal
+from app.auth import PRINCIPAL_SCOPE_KEY, Principal
 from app.errors import AppError, ErrorCode
 from app.graphql import media
 from app.graphql.context import Context
 from app.graphql.errors import format_error
 from app.graphql.persisted import PROTOCOL_CODES, PersistedQueries, PersistedQueryError
-from app.live.websocket import RelataTransportWS
+from app.graphql.websocket import RelataTransportWS
 
-PRINCIPAL_SCOPE_KEY = "relata.principal"
 _STATUS_SCOPE_KEY = "relata.graphql_status"
 # Used only to render the GraphiQL page, which runs no operation.
 _NOBODY = Principal(location_id="", role="user", scopes=frozenset(), token_id="")
 
 
 class RelataGraphQL(GraphQL[Context, None]):
-    # Subscriptions: graphql-transport-ws (authenticated at connection_init, app/live/websocket.py)
-    # and GraphQL over SSE (authenticated like any request). The legacy subscriptions-transport-ws
-    # protocol is not offered.
+    # Subscriptions: graphql-transport-ws (authenticated at connection_init, in
+    # app/graphql/websocket.py) and GraphQL over SSE (authenticated like any request). The legacy
+    # subscriptions-transport-ws protocol is not offered.
     graphql_transport_ws_handler_class = RelataTransportWS
 
     def __init__(
@@ -169,8 +168,7 @@ class RelataGraphQL(GraphQL[Context, None]):
         except AppError as exc:
             if isinstance(request, WebSocket):
                 raise
-            extensions = {"code": exc.code.value, **exc.extensions}
-            return request_error_response(request, exc.http_status, exc.message, extensions)
+            return app_error_response(request, exc)
         if isinstance(response, Response) and response.media_type == media.JSON:
             # A GraphQL result (GraphiQL's page and streams keep their own types).
             response.headers["content-type"] = media.response_media_type(
@@ -195,6 +193,17 @@ def request_error_response(
     accept = None if request is None else request.headers.get("accept")
     return Response(
         orjson.dumps(body), status, headers, media_type=media.response_media_type(accept)
+    )
+
+
+def app_error_response(request: Request | None, exc: AppError) -> Response:
+    """GraphQL's renderer of an AppError that stopped a request before any operation ran
+    (admission, the body cap, the edge validator): its status and headers, and
+    `{"errors": [{"message", "extensions": {"code", ...}}]}`. REST's twin is
+    app/rest/errors.py's `app_error_response`."""
+    extensions = {"code": exc.code.value, **exc.extensions}
+    return request_error_response(
+        request, exc.http_status, exc.message, extensions, exc.headers or None
     )
 
 

@@ -13,13 +13,19 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from app import validation
-from app.auth import Principal, bearer_token
+from app.admission import admit
+from app.auth import PRINCIPAL_SCOPE_KEY, Principal
 from app.config import Settings
-from app.errors import UNAVAILABLE_MESSAGE, AppError, BadUserInput, ErrorCode, Forbidden
-from app.graphql.view import PRINCIPAL_SCOPE_KEY
-from app.ratelimit import TokenBucketLimiter, retry_after_header
-from app.rest.errors import app_error_response, error_response, internal_error_response
-from app.services.tokens import authenticate
+from app.errors import (
+    UNAVAILABLE_MESSAGE,
+    AppError,
+    BadUserInput,
+    Forbidden,
+    InternalError,
+    ServiceUnavailable,
+)
+from app.ratelimit import TokenBucketLimiter
+from app.rest.errors import app_error_response
 from db import Database, is_unavailable
 
 log = logging.getLogger("relata.rest")
@@ -228,8 +234,9 @@ class Call:
 
 
 def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Version header, then token, then the handler; AppErrors become their HTTP status and
-    anything else a masked 500, logged with what the request was."""
+    """Version header, then admission (token, lookup, rate limit: app/admission.py), then the
+    handler; AppErrors become their HTTP status and anything else a masked 500, logged with
+    what the request was."""
 
     async def handle(request: Request) -> Response:
         response = await respond(request)
@@ -256,28 +263,12 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                     f" {', '.join(SUPPORTED_VERSIONS)} (e.g. 'Version: {API_VERSION}')",
                     field="Version",
                 )
-            token = bearer_token(request.headers.get("authorization"))
-            db: Database = request.app.state.db
-            # 401 for the token's faults; 503 (ServiceUnavailable) only when the database
-            # cannot answer.
-            principal = await authenticate(db, token)
-            request.scope[PRINCIPAL_SCOPE_KEY] = principal  # for the request log
-            limiter: TokenBucketLimiter | None = getattr(request.app.state, "rate_limiter", None)
-            retry_after = limiter.acquire(principal.token_id) if limiter else 0.0
-            if limiter and retry_after > 0:
-                header = retry_after_header(retry_after)
-                response = error_response(
-                    429,
-                    f"rate limit exceeded: this token may make {limiter.rate:g} requests per"
-                    f" second with bursts of {limiter.burst}; retry after {header} s",
-                    ErrorCode.LIMIT_EXCEEDED,
-                    {"limitName": "rateLimit", "retryAfter": int(header)},
-                )
-                response.headers["retry-after"] = header
-                return response
+            # The token, its lookup and its rate limit, classified as GraphQL classifies them.
+            principal = await admit(request)
             check_parameters(request)
             check_known_parameters(request, handler)
             settings: Settings = request.app.state.settings
+            db: Database = request.app.state.db
             scoped = db.for_request(principal.location_id, settings.connections_per_request)
             return await handler(Call(request, principal, scoped))
         except AppError as exc:
@@ -288,7 +279,7 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             if is_unavailable(exc):
                 log.warning("REST %s %s: database unavailable (%s)", request.method,
                             request.url.path, exc.__class__.__name__)  # fmt: skip
-                return error_response(503, UNAVAILABLE_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR)
+                return app_error_response(ServiceUnavailable(UNAVAILABLE_MESSAGE))
             log.exception(
                 "REST %s %s failed (location %s, handler %s)",
                 request.method,
@@ -296,7 +287,7 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                 principal.location_id if principal else "-",
                 getattr(handler, "__qualname__", handler),
             )
-            return internal_error_response()
+            return app_error_response(InternalError())
 
     handle.__name__ = getattr(handler, "__name__", "handle")
     return handle

@@ -9,9 +9,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from app.errors import AppError, ErrorCode
-
-MASKED_MESSAGE = "Internal server error"
+from app.errors import MASKED_MESSAGE, AppError, ErrorCode
 
 
 def reason(status: int) -> str:
@@ -22,7 +20,11 @@ def reason(status: int) -> str:
 
 
 def error_response(
-    status: int, message: str, code: ErrorCode, details: dict[str, Any] | None = None
+    status: int,
+    message: str,
+    code: ErrorCode,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     body: dict[str, Any] = {
         "statusCode": status,
@@ -32,12 +34,14 @@ def error_response(
     }
     if details:
         body["details"] = details
-    headers = {"www-authenticate": "Bearer"} if status == 401 else None
-    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+    return Response(orjson.dumps(body), status, headers or None, media_type="application/json")
 
 
 def app_error_response(exc: AppError) -> Response:
-    return error_response(exc.http_status, exc.message, exc.code, exc.extensions)
+    """REST's renderer of an AppError: its status and headers (WWW-Authenticate on a 401,
+    Retry-After on a 429) and HighLevel's body, with the same message and code as GraphQL's
+    renderer (app/graphql/view.py) gives."""
+    return error_response(exc.http_status, exc.message, exc.code, exc.extensions, exc.headers)
 
 
 def internal_error_response() -> Response:

@@ -273,6 +273,15 @@ async def relation_counts(
     return await sql.count_relations_of_many(db, location_id, uids)
 
 
+async def associations_by_uid(
+    db: Database, location_id: str, uids: list[uuid.UUID]
+) -> dict[uuid.UUID, AssociationModel]:
+    """The location's associations among `uids`, in one statement (for batching loaders: the
+    read scope is checked by whoever shows them)."""
+    rows = await sql.get_associations(db, location_id, uids)
+    return {r["id"]: AssociationModel.from_row(r) for r in rows}
+
+
 async def list_associations_page(
     db: Database, principal: Principal, *, skip: Any = None, limit: Any = None
 ) -> tuple[list[AssociationModel], int]:

@@ -34,6 +34,15 @@ def relation_not_found(relation_id: str) -> NotFound:
     return NotFound(f"no relation with id {relation_id!r}", id=relation_id)
 
 
+async def relations_by_uid(
+    db: Database, location_id: str, uids: list[uuid.UUID]
+) -> dict[uuid.UUID, RelationModel]:
+    """The location's relations among `uids`, in one statement (for batching loaders: the read
+    scope is checked by whoever shows them)."""
+    rows = await sql.get_relations(db, location_id, uids)
+    return {r["id"]: RelationModel.from_row(r) for r in rows}
+
+
 def _key(row: Any) -> tuple[Any, Any, Any]:
     return row["association_id"], row["first_record_id"], row["second_record_id"]
 

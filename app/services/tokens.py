@@ -6,7 +6,7 @@ import asyncpg
 
 from app import auth
 from app.errors import UNAVAILABLE_MESSAGE, BadUserInput, ServiceUnavailable, Unauthenticated
-from db import Database, is_unavailable
+from db import Database, is_database_failure
 from db import locations as location_sql
 from db import tokens as sql
 
@@ -43,8 +43,9 @@ async def revoke_token(db: Database, token: str) -> bool:
 
 async def authenticate(db: Database, token: str) -> auth.Principal:
     """The token's principal. A token that is malformed, unknown or revoked is Unauthenticated
-    (401); only the database failing to answer is ServiceUnavailable (503), so monitoring never
-    sees an outage that a client can cause without a valid secret."""
+    (401); the database or the pool failing is ServiceUnavailable (503), so monitoring never
+    sees an outage that a client can cause without a valid secret. Anything else propagates
+    (a bug): app/admission.py, the path every request takes, masks it as a logged 500."""
     location_id = auth.token_location(token)
     digest = auth.hash_token(token)
     try:
@@ -53,9 +54,10 @@ async def authenticate(db: Database, token: str) -> auth.Principal:
         # A value Postgres refuses: the token's fault.
         raise Unauthenticated("the bearer token is not valid") from None
     except Exception as exc:
-        # The lookup is one fixed statement: any other server error (a statement timeout on an
-        # overloaded database, say) means the database cannot serve it now.
-        if not (is_unavailable(exc) or isinstance(exc, asyncpg.PostgresError)):
+        # Only a failure of the database or the pool (db.is_database_failure: connections,
+        # resources, a statement timeout): a Postgres error that is a bug (an unknown table, a
+        # missing privilege) is no outage.
+        if not is_database_failure(exc):
             raise
         log.warning("authentication failed: %s", exc.__class__.__name__)
         raise ServiceUnavailable(UNAVAILABLE_MESSAGE) from exc

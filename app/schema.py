@@ -1,3 +1,7 @@
+"""The served GraphQL schema, composed at the top: Query and Mutation wire the resolvers
+(`resolvers/`) to the types (`app/graphql/`). Only `app.web` and `app.cli` import this module,
+so `app/graphql` never imports `resolvers/` (which import `app/graphql`): no package cycle."""
+
 from __future__ import annotations
 
 import logging

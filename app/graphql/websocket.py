@@ -32,7 +32,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
-from app.auth import Principal, bearer_token
+from app.auth import PRINCIPAL_SCOPE_KEY, Principal, bearer_token
 from app.config import Settings
 from app.errors import AppError, ErrorCode, ServiceUnavailable, Unauthenticated
 from app.graphql.context import Context
@@ -41,7 +41,6 @@ from app.graphql.subscriptions import TOKEN_SCOPE_KEY
 from app.services.tokens import authenticate
 
 log = logging.getLogger("relata.live")
-PRINCIPAL_SCOPE_KEY = "relata.principal"  # the same key app.graphql.view reads
 # WebSocket close reasons are at most 123 bytes of UTF-8.
 MAX_REASON = 123
 
@@ -113,6 +112,10 @@ class RelataTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             return
         except AppError as exc:
             await self.websocket.close(4403, close_reason(exc.code, exc.message))
+            return
+        except Exception:
+            log.exception("authentication at connection_init failed unexpectedly")
+            await self.websocket.close(1011, "INTERNAL_SERVER_ERROR: Internal server error")
             return
         self.principal, self.token = principal, token
         socket.scope[PRINCIPAL_SCOPE_KEY] = principal
