@@ -47,6 +47,19 @@ class RelataGraphQL(GraphQL[Context, None]):
         self.max_json_depth = max_json_depth
         self.persisted = PersistedQueries(apq_cache_bytes)
 
+    def _get_stream_transport_from_headers(self, headers: Any) -> Any:
+        """GraphQL over SSE only for a client that prefers it: `text/event-stream` listed before
+        any JSON type. Clients such as urql list it after the JSON types on every request, as a
+        fallback, and want JSON for their queries."""
+        accept = next((v for k, v in headers.items() if k.lower() == "accept"), "")
+        for part in accept.split(","):
+            media = part.split(";", 1)[0].strip().lower()
+            if media == "text/event-stream":
+                return super()._get_stream_transport_from_headers(headers)
+            if media == "application/json" or media.endswith("+json"):
+                return None
+        return None
+
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # A GET with only a persisted query's hash is an operation, not the IDE.
         return "extensions" not in request.query_params and super().should_render_graphql_ide(
