@@ -174,9 +174,13 @@ async def append_one(conn: Any, location: str) -> None:
 async def test_the_hub_notifies_only_after_commit(db):
     """A rolled-back write raises no notification (and appends nothing)."""
     heard: list[str] = []
+
+    def listener(*args: Any) -> None:
+        heard.append(args[-1])
+
     conn = await db.pool.acquire()
     try:
-        await conn.add_listener(event_sql.CHANNEL, lambda *a: heard.append(a[-1]))
+        await conn.add_listener(event_sql.CHANNEL, listener)
         p_location = "rollback-" + str(time.time_ns())
         from app.services.tokens import create_token
 
@@ -193,5 +197,5 @@ async def test_the_hub_notifies_only_after_commit(db):
             await asyncio.sleep(0.02)
         assert heard == [f"1:{p_location}"]
     finally:
-        await conn.execute("unlisten *")
+        await conn.remove_listener(event_sql.CHANNEL, listener)
         await db.pool.release(conn)
