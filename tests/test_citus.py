@@ -32,19 +32,10 @@ from db.migrate import SchemaBehind, apply_migrations, citus_role, migration_fil
 from tests.assoc_support import assert_invariants
 from tests.helpers import Api
 from tests.test_cli import ROOT, free_port
+from tests.wall_support import TENANT_TABLES
 
-TABLES = (
-    "api_tokens",
-    "objects",
-    "records",
-    "associations",
-    "relations",
-    "relation_counters",
-    "events",
-    "event_positions",
-    "webhooks",
-    "webhook_deliveries",
-)
+# Distributed by location; the reference tables are listed apart below.
+TABLES = tuple(t for t in TENANT_TABLES if t != "webhook_locations")
 # Reference tables (copied to every node), besides schema_migrations: the webhook worker's
 # directory of locations with webhooks, read with one statement on any node.
 REFERENCE_TABLES = ("webhook_locations",)

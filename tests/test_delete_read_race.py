@@ -10,6 +10,7 @@ wrong (each test was run against the code before the fix and failed there)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Awaitable
 from typing import Any, TypeVar
@@ -49,6 +50,10 @@ query($id: ID!) { record(id: $id) { id relations { edges {
 """
 
 
+# How long the last raced delete took, in seconds.
+_last_delete = [0.0]
+
+
 async def race(
     calls: list[Awaitable[T]], delete: Awaitable[Any], round_: int
 ) -> tuple[Any, list[T]]:
@@ -60,10 +65,13 @@ async def race(
     go = asyncio.Event()
     if wait_for == 0:
         go.set()
+    # Spread the calls over about twice as long as the last delete took, so that some are still
+    # in flight when it commits however slow the database is (a Citus cluster, a busy machine).
+    stagger = max(STAGGER, 2 * _last_delete[0] / len(calls))
 
     async def call(i: int, c: Awaitable[T]) -> T:
         nonlocal answered
-        await asyncio.sleep(i * STAGGER)
+        await asyncio.sleep(i * stagger)
         try:
             return await c
         finally:
@@ -73,7 +81,11 @@ async def race(
 
     async def deleting() -> Any:
         await go.wait()
-        return await delete
+        started = time.perf_counter()
+        try:
+            return await delete
+        finally:
+            _last_delete[0] = time.perf_counter() - started
 
     deleted, *results = await asyncio.gather(deleting(), *(call(i, c) for i, c in enumerate(calls)))
     return deleted, list(results)

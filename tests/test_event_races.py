@@ -398,14 +398,26 @@ async def test_resuming_at_the_tail_is_never_refused_as_pruned(db, tenant, monke
     assert await positions(db, tenant.location) == list(range(1, written + 1))
 
 
+async def _citus_lock_waits(db: Database, statement: str) -> int:
+    if not await db.fetchval("select exists (select 1 from pg_extension where extname = 'citus')"):
+        return 0
+    return int(
+        await db.fetchval(
+            "select count(*) from citus_lock_waits where blocked_statement like $1", statement + "%"
+        )
+    )
+
+
 async def wait_for_lock_wait(db: Database, statement: str) -> None:
     """Until a backend waits for a row lock while running `statement...`."""
     for _ in range(500):
+        # On Citus the wait happens on the worker holding the shard, where the coordinator's
+        # session shows no Lock wait: citus_lock_waits sees it cluster-wide.
         waiting = await db.fetchval(
             "select count(*) from pg_stat_activity"
             " where wait_event_type = 'Lock' and query like $1",
             statement + "%",
-        )
+        ) or await _citus_lock_waits(db, statement)
         if waiting:
             return
         await asyncio.sleep(0.01)

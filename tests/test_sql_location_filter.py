@@ -24,21 +24,8 @@ from app.web import create_app
 from db import Database
 from db.database import _init_connection
 from tests.helpers import Api
-from tests.wall_support import Q, attempts, populate, rel
+from tests.wall_support import TENANT_TABLES, Q, attempts, populate, rel
 
-TENANT_TABLES = (
-    "api_tokens",
-    "objects",
-    "records",
-    "associations",
-    "relations",
-    "relation_counters",
-    "events",
-    "event_positions",
-    "webhooks",
-    "webhook_deliveries",
-    "webhook_locations",
-)
 _KEYWORDS = {
     "where", "on", "set", "join", "left", "inner", "order", "group", "limit", "using",
     "values", "returning", "select", "union", "for", "and", "or", "as", "offset", "cross",

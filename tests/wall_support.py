@@ -241,8 +241,8 @@ async def attempts(a: Populated, b: Populated) -> list[tuple[str, str, dict]]:  
     return out
 
 
-TABLES = (
-    "locations",
+# Every table a location owns rows of, besides `locations` itself (keyed by its own id).
+TENANT_TABLES = (
     "api_tokens",
     "objects",
     "records",
@@ -255,6 +255,7 @@ TABLES = (
     "webhook_deliveries",
     "webhook_locations",
 )
+TABLES = ("locations", *TENANT_TABLES)
 
 
 async def snapshot(db: Database, location: str) -> dict[str, list[dict[str, Any]]]:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import functools
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader
 
@@ -67,26 +68,36 @@ class RelationCountLoader(DataLoader[uuid.UUID, int]):
         return [counts.get(k, 0) for k in keys]
 
 
-class RelatedPageLoader(DataLoader[tuple[uuid.UUID, RelatedQuery], Page]):
-    """Key: (parent record, page arguments). Parents that share arguments go in one statement,
-    so a level of traversal costs one statement however many parents it has."""
+Q = TypeVar("Q", bound=Hashable)
+
+
+class PerParentPageLoader(DataLoader[tuple[uuid.UUID, Q], Page], Generic[Q]):
+    """Key: (parent record, page arguments). Parents that share arguments are read together, in
+    one statement however many parents there are (`pages_of`)."""
 
     def __init__(self, db: Database, principal: Principal) -> None:
         super().__init__()
         self.db, self.principal = db, principal
 
-    async def batch_load_fn(self, keys: Sequence[tuple[uuid.UUID, RelatedQuery]]) -> list[Page]:
-        groups: dict[RelatedQuery, list[uuid.UUID]] = defaultdict(list)
+    async def pages_of(self, parents: list[uuid.UUID], q: Q) -> dict[uuid.UUID, Page]:
+        raise NotImplementedError
+
+    async def batch_load_fn(self, keys: Sequence[tuple[uuid.UUID, Q]]) -> list[Page]:
+        groups: dict[Q, list[uuid.UUID]] = defaultdict(list)
         for parent, q in keys:
             groups[q].append(parent)
-        pages: dict[tuple[uuid.UUID, RelatedQuery], Page] = {}
+        pages: dict[tuple[uuid.UUID, Q], Page] = {}
         for q, parents in groups.items():
-            result = await relation_service.related_pages(
-                self.db, self.principal, list(dict.fromkeys(parents)), q
-            )
-            for parent, page in result.items():
+            for parent, page in (await self.pages_of(list(dict.fromkeys(parents)), q)).items():
                 pages[(parent, q)] = page
         return [pages[k] for k in keys]
+
+
+class RelatedPageLoader(PerParentPageLoader[RelatedQuery]):
+    """A level of traversal costs one statement however many parents it has."""
+
+    async def pages_of(self, parents: list[uuid.UUID], q: RelatedQuery) -> dict[uuid.UUID, Page]:
+        return await relation_service.related_pages(self.db, self.principal, parents, q)
 
 
 @dataclass(frozen=True)
@@ -98,31 +109,11 @@ class HistoryKey:
     types: tuple[str, ...] | None
 
 
-class HistoryLoader(DataLoader[tuple[uuid.UUID, HistoryKey], Page]):
-    """Key: (record, page arguments); one statement per distinct arguments, however many
-    records ask."""
-
-    def __init__(self, db: Database, principal: Principal) -> None:
-        super().__init__()
-        self.db, self.principal = db, principal
-
-    async def batch_load_fn(self, keys: Sequence[tuple[uuid.UUID, HistoryKey]]) -> list[Page]:
-        groups: dict[HistoryKey, list[uuid.UUID]] = defaultdict(list)
-        for record, q in keys:
-            groups[q].append(record)
-        pages: dict[tuple[uuid.UUID, HistoryKey], Page] = {}
-        for q, records in groups.items():
-            result = await event_service.record_histories(
-                self.db,
-                self.principal,
-                list(dict.fromkeys(records)),
-                first=q.first,
-                after=q.after,
-                types=q.types,
-            )
-            for record, page in result.items():
-                pages[(record, q)] = page
-        return [pages[k] for k in keys]
+class HistoryLoader(PerParentPageLoader[HistoryKey]):
+    async def pages_of(self, parents: list[uuid.UUID], q: HistoryKey) -> dict[uuid.UUID, Page]:
+        return await event_service.record_histories(
+            self.db, self.principal, parents, first=q.first, after=q.after, types=q.types
+        )
 
 
 class Loaders:
