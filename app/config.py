@@ -72,6 +72,17 @@ class Settings:
     webhook_pool_size: int = 2
     # Days of events `relata events prune` keeps; None keeps them all.
     event_retention_days: float | None = None
+    # Live updates (app/live): subscriptions over WebSocket and SSE, and their bounds.
+    subscriptions_per_connection: int = 100
+    subscriptions_per_location: int = 1_000
+    subscriptions_per_process: int = 20_000
+    # Events queued for one subscription; a consumer that falls this far behind is ended with
+    # LIMIT_EXCEEDED and resumes with `after`.
+    subscription_buffer: int = 1_000
+    # How often a location with subscribers reads the log without a notification (one lost, or
+    # raised on another Citus node), and how often a live connection's token is checked again.
+    subscription_poll_interval: float = 1.0
+    subscription_auth_interval: float = 5.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -116,6 +127,12 @@ class Settings:
             webhook_concurrency=_int("RELATA_WEBHOOK_CONCURRENCY", 32),
             webhook_endpoint_concurrency=_int("RELATA_WEBHOOK_ENDPOINT_CONCURRENCY", 4),
             webhook_pool_size=_int("RELATA_WEBHOOK_POOL_SIZE", 2),
+            subscriptions_per_connection=_int("RELATA_SUBSCRIPTIONS_PER_CONNECTION", 100),
+            subscriptions_per_location=_int("RELATA_SUBSCRIPTIONS_PER_LOCATION", 1_000),
+            subscriptions_per_process=_int("RELATA_SUBSCRIPTIONS_PER_PROCESS", 20_000),
+            subscription_buffer=_int("RELATA_SUBSCRIPTION_BUFFER", 1_000),
+            subscription_poll_interval=_float("RELATA_SUBSCRIPTION_POLL_INTERVAL", 1.0),
+            subscription_auth_interval=_float("RELATA_SUBSCRIPTION_AUTH_INTERVAL", 5.0),
             event_retention_days=_float("RELATA_EVENT_RETENTION_DAYS", -1.0)
             if os.environ.get("RELATA_EVENT_RETENTION_DAYS")
             else None,

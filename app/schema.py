@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext
 from app.errors import AppError
 from app.graphql.scalar_defaults import check_printable_defaults
 from app.graphql.shaping import PassThroughExecutionContext
+from app.graphql.subscriptions import Subscription
 from app.graphql.types import (
     Association,
     Company,
@@ -137,6 +138,7 @@ def build_schema(extensions: list[Any] | None = None) -> RelataSchema:
     built = RelataSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Contact, Company, Opportunity, CustomObjectRecord, Location, Event],
         extensions=extensions or [],
         execution_context_class=PassThroughExecutionContext,

@@ -15,7 +15,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import ide
@@ -26,6 +26,8 @@ from app.errors import AppError, ErrorCode, PayloadTooLarge
 from app.graphql.extensions import OPERATION_SCOPE_KEY, hardening_extensions
 from app.graphql.view import RelataGraphQL
 from app.graphql.view import app_error_response as graphql_error_response
+from app.graphql.websocket import view_options as live_options
+from app.live.hub import start_hub, stop_hub
 from app.ratelimit import TokenBucketLimiter
 from app.request_log import RequestLog
 from app.rest import routes as rest_routes
@@ -221,6 +223,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned: Database | None = None
+        target = dsn
         if database is None:
             target = dsn or settings.resolve_dsn()
             await apply_migrations(target)
@@ -242,9 +245,12 @@ def create_app(
             app.state.db = owned
             if settings.webhook_worker:
                 await start_webhook_worker(app, settings, target)
+        if target is not None:  # live updates (app/live): LISTEN on a connection of their own
+            await start_hub(app.state, settings, target)
         try:
             yield
         finally:
+            await stop_hub(app.state)
             await stop_webhook_worker(app)
             if owned is not None:
                 await owned.close()
@@ -255,11 +261,14 @@ def create_app(
         allow_queries_via_get=True,
         max_json_depth=settings.max_json_depth,
         apq_cache_bytes=settings.apq_cache_bytes,
+        **live_options(settings),
     )
     routes: list[Any] = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/graphql", GraphQLEndpoint(graphql_app), methods=["GET", "POST"]),
+        # graphql-transport-ws; its token is checked at connection_init (app/graphql/websocket.py).
+        WebSocketRoute("/graphql", graphql_app),
         *([Route(ide.ASSET_PREFIX + "{name}", ide.asset)] if settings.graphiql else []),
         *rest_routes(),
         *(extra_routes or []),

@@ -60,6 +60,18 @@ async def insert_events(conn: Executor, location_id: str, rows: Sequence[Sequenc
         )
 
 
+# The channel writers notify after appending events (payload "<last position>:<location>");
+# app/live/hub.py listens. A wake-up only: listeners read the log for the data.
+CHANNEL = "relata_events"
+
+
+async def notify(conn: Executor, location_id: str, last: int) -> None:
+    """Raise the wake-up for live subscribers; Postgres delivers it when the transaction
+    commits (never for a rollback). It names no table: on Citus it is raised on the node the
+    writer is connected to."""
+    await conn.execute("select pg_notify($1, $2)", CHANNEL, f"{last}:{location_id}")
+
+
 def _values_list(location_id: str, chunk: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
     """The VALUES rows (each led by the location, $1) and their parameters."""
     first = chunk[0]

@@ -13,7 +13,7 @@ decides the nested field alone, and the FORBIDDEN must land at that field (`at`)
 from __future__ import annotations
 
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ from app.services.tokens import create_token
 from db import Database
 from tests.assoc_support import association, bulk_records, link
 from tests.conftest import Tenant, make_tenant
+from tests.live_support import first_sse_result, serve_in_process, stop_in_process
 from tests.rest_support import Rest
 
 ASSOC_READ = "associations.readonly"
@@ -240,6 +241,24 @@ async def fresh_relation_list(w: World) -> dict[str, Any]:
 
 async def fresh_association(w: World) -> dict[str, Any]:
     return {"id": await w.fresh_association()}
+
+
+async def record_changed(w: World) -> dict[str, Any]:
+    """The world's contact, changed (the row reads it from the start of its history)."""
+    await w.tenant.admin.ok(
+        "mutation($i: UpdateRecordInput!) { updateRecord(input: $i) { id } }",
+        {"i": {"id": w.contact, "properties": {"lastName": w.unique("n")}}},
+    )
+    return {"id": w.contact, "after": "0"}
+
+
+async def every_kind_of_event(w: World) -> dict[str, Any]:
+    """An event of each kind in the log, so that any one scope reads one."""
+    await w.tenant.admin.ok(
+        "mutation($i: CreateObjectSchemaInput!) { createObjectSchema(input: $i) { key } }",
+        {"i": {"key": w.unique("pet"), "labels": {"singular": "Pet", "plural": "Pets"}}},
+    )
+    return await record_changed(w)
 
 
 async def relation_event(w: World) -> dict[str, Any]:
@@ -554,6 +573,33 @@ GRAPHQL_ROWS: list[Gql] = [
         (REL_READ,),
         variables=relation_event,
         label="relation event",
+    ),
+    # Subscriptions (over SSE, replaying from the start so an allowed one answers at once): the
+    # same rules as history and Query.events.
+    q(
+        "Subscription.recordChanged",
+        "subscription($id: ID!, $after: String) { recordChanged(id: $id, after: $after) { id } }",
+        (REC_READ,),
+        variables=record_changed,
+    ),
+    q(
+        "Subscription.relationEvents",
+        'subscription { relationEvents(after: "0") { id relationId } }',
+        (REL_READ,),
+    ),
+    q(
+        "Subscription.events",
+        'subscription { events(after: "0") { id type } }',
+        (),
+        admin_only=True,
+        variables=every_kind_of_event,
+    ),
+    q(
+        "Subscription.events",
+        'subscription { events(after: "0") { id type } }',
+        (),
+        admin_only=True,
+        role="user",
     ),
     q(
         "Association.relationCount",
@@ -874,19 +920,26 @@ def forbidden_detail(row: Row, scope: str, extensions: dict[str, Any]) -> str:
     return DENIED if ok else f"FORBIDDEN naming {extensions}, not {missing or 'the role'}"
 
 
-async def run_gql(w: World, row: Gql, scope: str, path: str) -> str:
+async def run_gql(w: World, row: Gql, scope: str, path: str, live_url: str = "") -> str:
     token = await w.token(row.role, frozenset({scope, *row.base}))
     headers = {"authorization": f"Bearer {token}"}
     if path == "standard":
         headers["x-relata-execution"] = "standard"
-    response = await w.tenant.admin.client.post(
-        "/graphql", json={"query": row.query, "variables": await row.variables(w)}, headers=headers
-    )
-    body = response.json()
+    if row.covers.startswith("Subscription."):
+        body = await first_sse_result(live_url, token, row.query, await row.variables(w))
+        status = 200
+    else:
+        response = await w.tenant.admin.client.post(
+            "/graphql",
+            json={"query": row.query, "variables": await row.variables(w)},
+            headers=headers,
+        )
+        body, status = response.json(), response.status_code
     errors = body.get("errors") or []
     if not errors:
-        assert response.status_code == 200, body
-        root = row.covers.split(".")[1] if row.covers.startswith(("Query.", "Mutation.")) else None
+        assert status == 200, body
+        roots = ("Query.", "Mutation.", "Subscription.")
+        root = row.covers.split(".")[1] if row.covers.startswith(roots) else None
         assert root is None or body["data"][root] is not None, body
         return ALLOWED
     codes = {e.get("extensions", {}).get("code") for e in errors}
@@ -931,10 +984,18 @@ def graphql_cases() -> list[Any]:
     ]
 
 
+@pytest.fixture(scope="module")
+async def live(db: Database, pg_dsn: str) -> AsyncIterator[str]:
+    """A real socket for the subscription rows (GraphQL over SSE)."""
+    running = await serve_in_process(db, pg_dsn)
+    yield running.url
+    await stop_in_process(running)
+
+
 @pytest.mark.parametrize(("row", "path"), graphql_cases())
-async def test_graphql_scope(db, client, row: Gql, path: str):
+async def test_graphql_scope(db, client, live, row: Gql, path: str):
     w = await make_world(db, client)
-    got = {scope: await run_gql(w, row, scope, path) for scope in SCOPES}
+    got = {scope: await run_gql(w, row, scope, path, live) for scope in SCOPES}
     assert got == {scope: row.expected(scope) for scope in SCOPES}
 
 

@@ -39,6 +39,7 @@ EXCEPTIONS: dict[str, str] = {
     r"\bpg_catalog\.": "driver type introspection (system catalogs only)",
     r"^select \$1::uuid\[\], \$2::text\[\]$": "connection warm-up for array codecs, no table",
     r"^select 1$": "readiness probe, no table",
+    r"^select pg_notify\(\$1, \$2\)$": "live subscribers' wake-up after a write (no table)",
     r"^select pg_advisory_unlock_all\(\); close all; unlisten \*; reset all;$": (
         "asyncpg's reset of session state when a connection returns to the pool"
     ),
@@ -205,6 +206,7 @@ STATIC_EXCEPTIONS = {
     ("migrate.py", "citus_role"): "catalog: is Citus installed, is this the coordinator",
     ("migrate.py", "_check_worker_schema"): "schema_migrations: global bookkeeping",
     ("locations.py", "any_location"): "CLI first start: is the database empty? (no API path)",
+    ("events.py", "notify"): "the live subscribers' wake-up, pg_notify (no table)",
     ("events.py", "prune_all"): "`relata events prune` over every location (no API path)",
     ("webhooks.py", "webhook_locations"): (
         "the webhook worker's directory of locations with webhooks (a reference table on Citus;"

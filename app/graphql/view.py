@@ -23,6 +23,7 @@ from app.graphql import media
 from app.graphql.context import Context
 from app.graphql.errors import format_error
 from app.graphql.persisted import PROTOCOL_CODES, PersistedQueries, PersistedQueryError
+from app.graphql.websocket import RelataTransportWS
 
 _STATUS_SCOPE_KEY = "relata.graphql_status"
 # Used only to render the GraphiQL page, which runs no operation.
@@ -30,6 +31,11 @@ _NOBODY = Principal(location_id="", role="user", scopes=frozenset(), token_id=""
 
 
 class RelataGraphQL(GraphQL[Context, None]):
+    # Subscriptions: graphql-transport-ws (authenticated at connection_init, in
+    # app/graphql/websocket.py) and GraphQL over SSE (authenticated like any request). The legacy
+    # subscriptions-transport-ws protocol is not offered.
+    graphql_transport_ws_handler_class = RelataTransportWS
+
     def __init__(
         self,
         *args: Any,
@@ -40,6 +46,19 @@ class RelataGraphQL(GraphQL[Context, None]):
         super().__init__(*args, **kwargs)
         self.max_json_depth = max_json_depth
         self.persisted = PersistedQueries(apq_cache_bytes)
+
+    def _get_stream_transport_from_headers(self, headers: Any) -> Any:
+        """GraphQL over SSE only for a client that prefers it: `text/event-stream` listed before
+        any JSON type. Clients such as urql list it after the JSON types on every request, as a
+        fallback, and want JSON for their queries."""
+        accept = next((v for k, v in headers.items() if k.lower() == "accept"), "")
+        for part in accept.split(","):
+            media = part.split(";", 1)[0].strip().lower()
+            if media == "text/event-stream":
+                return super()._get_stream_transport_from_headers(headers)
+            if media == "application/json" or media.endswith("+json"):
+                return None
+        return None
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # A GET with only a persisted query's hash is an operation, not the IDE.

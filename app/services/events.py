@@ -74,6 +74,7 @@ async def flush(staged: _Staged) -> None:
     await _label_relations_as_of_now(staged)
     rows = [(last - count + 1 + i, *row) for i, row in enumerate(staged.rows)]
     await sql.insert_events(staged.conn, staged.location_id, rows)
+    await sql.notify(staged.conn, staged.location_id, last)
     staged.rows.clear()
     staged.unlocked_labels.clear()
 

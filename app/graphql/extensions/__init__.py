@@ -20,6 +20,7 @@ from app.graphql.extensions.document_cache import DocumentCache
 from app.graphql.extensions.literals import LiteralValues
 from app.graphql.extensions.mutation_scopes import MutationReadScopes
 from app.graphql.extensions.operation_log import OPERATION_SCOPE_KEY, OperationLog
+from app.graphql.extensions.streams import StreamRefusals
 from app.graphql.extensions.tokens import TokenLimiter
 
 
@@ -46,6 +47,8 @@ def hardening_extensions(settings: Settings) -> list[Callable[[], Any]]:
         ),
         # A mutation whose selection the token may not read is refused before it changes anything.
         MutationReadScopes,
+        # Last: the refusals above, raised for subscriptions (which would otherwise run).
+        StreamRefusals,
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
@@ -61,6 +64,7 @@ __all__ = [
     "LiteralValues",
     "MutationReadScopes",
     "OperationLog",
+    "StreamRefusals",
     "TokenLimiter",
     "estimate_cost",
     "hardening_extensions",
