@@ -44,6 +44,10 @@ pytestmark = pytest.mark.skipif(
 
 LINK = re.compile(r"^GraphiQL: (http://\S+/graphql#token=(\S+))$", re.M)
 VIEWER = "{ viewer { role location { id name } } }"
+CREATE_CONTACT = (
+    'mutation { createRecord(input: {objectKey: "contact", properties: {firstName: "Live"}})'
+    " { id } }"
+)
 RECORDS = (
     '{ records(objectKey: "contact", first: 2) { totalCount edges { node { displayName } } } }'
 )
@@ -156,7 +160,7 @@ class Browser:
             ),
         )
 
-    async def run_query(self, query: str) -> str:
+    async def start(self, query: str) -> None:
         page = self.page
         editor = page.locator(".graphiql-query-editor .CodeMirror")
         await editor.click()
@@ -165,7 +169,20 @@ class Browser:
         await page.keyboard.insert_text(query)
         typed = await editor.evaluate("el => el.CodeMirror.getValue()")
         assert typed == query, typed
+        # GraphiQL takes the editor's text into its state after a short debounce.
+        await page.wait_for_timeout(400)
         await page.locator(".graphiql-execute-button").click()
+
+    async def response(self) -> str:
+        return str(
+            await self.page.locator(".graphiql-response .CodeMirror").evaluate(
+                "el => el.CodeMirror.getValue()"
+            )
+        )
+
+    async def run_query(self, query: str) -> str:
+        page = self.page
+        await self.start(query)
         await page.wait_for_function(
             "() => document.querySelector('.graphiql-response .CodeMirror')"
             ".CodeMirror.getValue().includes('\"data\"')",
@@ -245,6 +262,29 @@ async def test_graphiql_in_a_browser(server: Server, tmp_path: Path) -> None:
             result = await b.run_query(RECORDS)
             assert '"totalCount": 6' in result and '"displayName"' in result, result
             await pw.expect(page.locator(".graphiql-response")).to_contain_text("totalCount")
+
+            # A subscription runs too (over Server-Sent Events): a record created elsewhere
+            # shows up in the response pane while it is open; the same button stops it.
+            await b.start("subscription { events(types: [RECORD_CREATE]) { type objectKey } }")
+            created = False
+            async with httpx.AsyncClient(timeout=10) as client:
+                for _ in range(100):
+                    r = await client.post(
+                        server.url + "/graphql",
+                        json={"query": CREATE_CONTACT},
+                        headers={"authorization": f"Bearer {server.token}"},
+                    )
+                    assert r.status_code == 200 and "errors" not in r.json(), r.text
+                    if "RECORD_CREATE" in await b.response():
+                        created = True
+                        break
+                    await asyncio.sleep(0.2)
+            assert created, await b.response()
+            assert '"objectKey": "contact"' in await b.response()
+            await page.locator(".graphiql-execute-button").click()  # stop
+            await pw.expect(page.locator(".graphiql-execute-button")).to_have_attribute(
+                "aria-label", re.compile("^Execute"), timeout=10_000
+            )
 
             # A reload keeps the token (localStorage), the link is not needed again.
             await page.reload()
