@@ -197,8 +197,9 @@ async def resume_point(conn: Executor, location_id: str, after: int) -> tuple[in
 async def association_labels(
     conn: Executor, location_id: str, uids: list[uuid.UUID]
 ) -> list[asyncpg.Record]:
+    """The labels each side of these associations has now (the only part that can change)."""
     return await conn.fetch(
-        "select id, key, first_object_key, second_object_key, first_object_label,"
+        "select id, first_object_label,"
         " coalesce(second_object_label, first_object_label) as second_object_label"
         " from associations where location_id = $1 and id = any($2::uuid[])",
         location_id,

@@ -79,16 +79,19 @@ async def flush(staged: _Staged) -> None:
     staged.unlocked_labels.clear()
 
 
-# Where a staged row keeps the association's key, object keys and labels (see _stage).
-_ASSOCIATION_ID, _ASSOCIATION_KEY, _FIRST_OBJECT_KEY = 4, 5, 9
+# Where a staged row (WRITTEN's columns without the position) keeps the association's id and
+# the labels of its two sides.
+_ASSOCIATION_ID = sql.WRITTEN.index("association_id") - 1
+_FIRST_LABEL = sql.WRITTEN.index("first_object_label") - 1
+_SECOND_LABEL = sql.WRITTEN.index("second_object_label") - 1
 
 
 async def _label_relations_as_of_now(staged: _Staged) -> None:
     """Give relation events whose association was read without a lock (a delete joins it while
-    locking only the relation: locking it too would deadlock with a cascading delete) the key and
-    labels as they stand at their positions: a rename may have committed since that read, but
-    once the positions are reserved every event before them is committed and none after them
-    is, so the labels read now are the ones at these positions."""
+    locking only the relation: locking it too would deadlock with a cascading delete) the labels
+    as they stand at their positions (the key and objects never change): a rename may have
+    committed since that read, but once the positions are reserved every event before them is
+    committed and none after them is, so the labels read now are the ones at these positions."""
     wanted = {staged.rows[i][_ASSOCIATION_ID] for i in staged.unlocked_labels}
     if not wanted:
         return
@@ -98,19 +101,14 @@ async def _label_relations_as_of_now(staged: _Staged) -> None:
         for r in await sql.association_labels(staged.conn, staged.location_id, list(wanted))
     }
     for i in staged.unlocked_labels:
-        row = staged.rows[i]
+        row = list(staged.rows[i])
         a = current.get(row[_ASSOCIATION_ID])
         if a is not None:  # gone: deleted in this same transaction, whose rows say it all
-            staged.rows[i] = (
-                *row[:_ASSOCIATION_KEY],
-                a["key"],
-                *row[_ASSOCIATION_KEY + 1 : _FIRST_OBJECT_KEY],
-                a["first_object_key"],
-                a["second_object_key"],
+            row[_FIRST_LABEL], row[_SECOND_LABEL] = (
                 a["first_object_label"],
                 a["second_object_label"],
-                row[-1],
             )
+            staged.rows[i] = tuple(row)
 
 
 def _stage(
