@@ -19,8 +19,8 @@ import logging
 from starlette.requests import Request
 
 from app.auth import PRINCIPAL_SCOPE_KEY, Principal, bearer_token
-from app.errors import AppError, InternalError, RateLimited
-from app.ratelimit import TokenBucketLimiter, retry_after_header
+from app.errors import AppError, InternalError
+from app.ratelimit import TokenBucketLimiter, rate_limited
 from app.services.tokens import authenticate
 from db import Database
 
@@ -49,12 +49,3 @@ async def admit(request: Request) -> Principal:
         if wait > 0:
             raise rate_limited(limiter, wait)
     return principal
-
-
-def rate_limited(limiter: TokenBucketLimiter, wait: float) -> RateLimited:
-    header = retry_after_header(wait)
-    return RateLimited(
-        f"rate limit exceeded: this token may make {limiter.rate:g} requests per second with"
-        f" bursts of {limiter.burst} (per server process); retry after {header} s",
-        int(header),
-    )

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from app.errors import RateLimited
+
 
 @dataclass
 class _Bucket:
@@ -78,3 +80,14 @@ class TokenBucketLimiter:
 def retry_after_header(seconds: float) -> str:
     """Retry-After takes whole seconds; round up so a client that obeys it is admitted."""
     return str(max(1, math.ceil(seconds)))
+
+
+def rate_limited(limiter: TokenBucketLimiter, wait: float) -> RateLimited:
+    """The refusal of a request over its token's rate, the same on every surface (HTTP 429 with
+    Retry-After; an error with `limitName: rateLimit` over a WebSocket)."""
+    header = retry_after_header(wait)
+    return RateLimited(
+        f"rate limit exceeded: this token may make {limiter.rate:g} requests per second with"
+        f" bursts of {limiter.burst} (per server process); retry after {header} s",
+        int(header),
+    )

@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 import websockets
 from gql.transport.exceptions import TransportQueryError
@@ -449,3 +450,42 @@ async def test_queries_and_mutations_run_over_the_socket_too(db, served):
         assert created["createRecord"]["id"].startswith("rec_")
         viewer = await session.execute(request("{ viewer { role } }"))
         assert viewer == {"viewer": {"role": "ADMIN"}}
+
+
+async def test_a_token_over_its_rate_is_refused_over_the_socket_as_over_http(db, pg_dsn, tmp_path):
+    """One rate-limit refusal everywhere: the same code, limitName, retryAfter and message as the
+    HTTP 429 (app.ratelimit.rate_limited)."""
+    limited = await serve(
+        pg_dsn,
+        tmp_path,
+        RELATA_RATE_LIMIT_PER_SECOND="0.01",
+        RELATA_RATE_LIMIT_BURST="1",
+        RELATA_WEBHOOK_WORKER="0",
+    )
+    try:
+        p = await place(db, limited)
+        async with RawSocket(limited) as ws:
+            await ws.init({"Authorization": f"Bearer {p.token}"})
+            await ws.subscribe("1", EVENTS)  # the burst
+            await ws.subscribe("2", EVENTS)
+            refused = await ws.recv()
+        assert refused["id"] == "2" and refused["type"] == "error", refused
+        [error] = refused["payload"]
+        assert error["extensions"]["code"] == "LIMIT_EXCEEDED"
+        assert error["extensions"]["limitName"] == "rateLimit"
+        async with httpx.AsyncClient() as client:
+            r = await client.post(
+                limited.url + "/graphql",
+                json={"query": "{ viewer { role } }"},
+                headers={"authorization": f"Bearer {p.token}"},
+            )
+        assert r.status_code == 429
+        over_http = r.json()["errors"][0]
+        assert over_http["extensions"]["retryAfter"] == int(r.headers["retry-after"])
+        assert error["extensions"].keys() == over_http["extensions"].keys()
+        assert (
+            error["message"].split("; retry after")[0]
+            == over_http["message"].split("; retry after")[0]
+        )
+    finally:
+        stop_process(limited)

@@ -38,6 +38,7 @@ from app.errors import AppError, ErrorCode, ServiceUnavailable, Unauthenticated
 from app.graphql.context import Context
 from app.graphql.errors import format_error
 from app.graphql.subscriptions import TOKEN_SCOPE_KEY
+from app.ratelimit import rate_limited
 from app.services.tokens import authenticate
 
 log = logging.getLogger("relata.live")
@@ -178,16 +179,10 @@ class RelataTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             }
         limiter = getattr(self._socket.app.state, "rate_limiter", None)
         assert self.principal is not None
-        retry_after = limiter.acquire(self.principal.token_id) if limiter else 0.0
-        if retry_after > 0:
-            return {
-                "message": f"rate limit exceeded; retry after {retry_after:.1f} s",
-                "extensions": {
-                    "code": ErrorCode.LIMIT_EXCEEDED.value,
-                    "limit": "rateLimit",
-                    "retryAfter": retry_after,
-                },
-            }
+        wait = limiter.acquire(self.principal.token_id) if limiter else 0.0
+        if limiter is not None and wait > 0:
+            refusal = rate_limited(limiter, wait)
+            return _message(GraphQLError(refusal.message, original_error=refusal))
         return None
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
