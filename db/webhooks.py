@@ -11,7 +11,6 @@ from typing import Any
 import asyncpg
 
 from db.database import Executor
-from db.events import COLUMNS as EVENT_COLUMNS
 from db.relations import values_list
 
 WEBHOOK_COLUMNS = (
@@ -280,17 +279,6 @@ async def claim(
         float(lease_seconds),
         claim_id,
     )
-
-
-async def events_by_id(
-    conn: Executor, location_id: str, event_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, asyncpg.Record]:
-    rows = await conn.fetch(
-        f"select {EVENT_COLUMNS} from events where location_id = $1 and id = any($2::uuid[])",
-        location_id,
-        event_ids,
-    )
-    return {r["id"]: r for r in rows}
 
 
 async def record_outcome(

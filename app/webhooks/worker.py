@@ -216,7 +216,10 @@ class WebhookWorker:
                     )
             if not jobs:
                 return []
-            events = await sql.events_by_id(conn, location_id, [j.event_id for j in jobs])
+            events = {
+                r["id"]: r
+                for r in await event_sql.get_events(conn, location_id, [j.event_id for j in jobs])
+            }
             ready = []
             for job in jobs:
                 job.event = events.get(job.event_id)
