@@ -14,13 +14,18 @@ from dataclasses import dataclass
 
 from app import ids, validation
 from app.auth import RECORDS_READ, RELATIONS_READ, Principal
-from app.errors import Forbidden, NotFound
+from app.errors import Forbidden
 from app.live.hub import Hub
 from app.models import EVENT_TYPES, EventModel
-from app.services.events import position_cursor, readable_types, require_resumable
+from app.services.events import (
+    history_types,
+    position_cursor,
+    readable_types,
+    require_record_or_past,
+    require_resumable,
+)
 from db import Database
 from db import events as sql
-from db import records as record_sql
 
 # Events per statement while replaying.
 REPLAY_PAGE = 500
@@ -45,14 +50,8 @@ async def record_changed(db: Database, principal: Principal, record_id: str) -> 
     principal.require(RECORDS_READ)
     uid = ids.decode(ids.Kind.RECORD, record_id)
     loc = principal.location_id
-    visible = frozenset(
-        t for t in readable_types(principal, None) if t.startswith(("RECORD_", "RELATION_"))
-    )
-    if await record_sql.get_record(db, loc, uid) is None:
-        # A deleted record's past can still be replayed; an id that never had an event here is
-        # the same NOT_FOUND as for the record itself.
-        if not await sql.record_histories(db, loc, [uid], after=0, limit=1):
-            raise NotFound(f"no record with id {record_id!r}", id=record_id)
+    visible = frozenset(history_types(principal))
+    await require_record_or_past(db, principal, uid, record_id)
 
     def accepts(e: EventModel) -> bool:
         return e.type in visible and uid in (e.record_id, e.first_record_id, e.second_record_id)

@@ -363,9 +363,7 @@ async def record_histories(
     principal.require(RECORDS_READ)
     size = validation.page_size(first)
     start = position_cursor(after)
-    visible = [
-        t for t in readable_types(principal, types) if t.startswith(("RECORD_", "RELATION_"))
-    ]
+    visible = history_types(principal, types)
     if not visible or not record_ids:
         return {r: Page(items=[], has_next=False, has_previous=start > 0) for r in record_ids}
     rows = await sql.record_histories(
@@ -393,9 +391,24 @@ async def record_history(
         uid
     ]
     if not page.items and position_cursor(after) == 0:
-        if await record_sql.get_record(db, principal.location_id, uid) is None:
-            raise NotFound(f"no record with id {record_id!r}", id=record_id)
+        await require_record_or_past(db, principal, uid, record_id)
     return page
+
+
+def history_types(principal: Principal, types: Sequence[str] | None = None) -> list[str]:
+    """The event types of a record's history (its own and its relations') the token reads."""
+    return [t for t in readable_types(principal, types) if t.startswith(("RECORD_", "RELATION_"))]
+
+
+async def require_record_or_past(
+    db: Database, principal: Principal, uid: uuid.UUID, record_id: str
+) -> None:
+    """NOT_FOUND unless the record exists or once did here (a deleted record's history stays
+    readable); an id that never had an event in this location reads like an unknown one."""
+    if await record_sql.get_record(db, principal.location_id, uid) is not None:
+        return
+    if not await sql.record_histories(db, principal.location_id, [uid], after=0, limit=1):
+        raise NotFound(f"no record with id {record_id!r}", id=record_id)
 
 
 async def get_event(db: Database, principal: Principal, event_id: str) -> EventModel:
