@@ -5,6 +5,7 @@ so `app/graphql` never imports `resolvers/` (which import `app/graphql`): no pac
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -12,8 +13,9 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
 from app.errors import AppError
+from app.graphql.extensions.preshaped import PlanCache, PreShapedExecution
+from app.graphql.extensions.walk import SelectionWalk
 from app.graphql.scalar_defaults import check_printable_defaults
-from app.graphql.shaping import PassThroughExecutionContext
 from app.graphql.subscriptions import Subscription
 from app.graphql.types import (
     Association,
@@ -134,14 +136,19 @@ class RelataSchema(strawberry.Schema):
             )
 
 
-def build_schema(extensions: list[Any] | None = None) -> RelataSchema:
+def build_schema(
+    extensions: list[Any] | None = None, plan_cache_bytes: int = 32 * 2**20
+) -> RelataSchema:
+    """The schema, with `extensions` between the request's one selection walk (first: the
+    limits read it) and pre-shaped execution (last: it answers only what every limit let
+    through)."""
+    plans = PlanCache(plan_cache_bytes)
     built = RelataSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=[Contact, Company, Opportunity, CustomObjectRecord, Location, Event],
-        extensions=extensions or [],
-        execution_context_class=PassThroughExecutionContext,
+        extensions=[SelectionWalk, *(extensions or []), partial(PreShapedExecution, plans)],
     )
     # Every input default must be printable by graphql-js (GraphiQL, codegen): see the module.
     check_printable_defaults(built._schema)

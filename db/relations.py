@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -234,23 +235,34 @@ async def related_pages(
     index-ordered scans, read backward when `backward`), so siblings never truncate one another.
     `columns` picks optional column groups (None: all)."""
     args: list[Any] = [location_id, parent_ids, limit + 1]
-    bounds = ""
-    if after is not None:
-        args.append(after)
-        bounds += f" and rel.id > ${len(args)}"
-    if before is not None:
-        args.append(before)
-        bounds += f" and rel.id < ${len(args)}"
-    direction = " desc" if backward else ""
-    placeholders: dict[str, str] = {}
+    filters: list[str] = []
     for name, value in (
+        ("after", after),
+        ("before", before),
         ("association_id", association_id),
         ("association_key", association_key),
         ("object_key", object_key),
     ):
         if value is not None:
             args.append(value)
-            placeholders[name] = f"${len(args)}"
+            filters.append(name)
+    sql = _related_sql(tuple(filters), backward, with_total, columns)
+    return await conn.fetch(sql, *args)
+
+
+@functools.lru_cache(maxsize=512)
+def _related_sql(
+    given: tuple[str, ...], backward: bool, with_total: bool, columns: frozenset[str] | None
+) -> str:
+    """The text of `related_pages` for one shape of its arguments (`given`: the optional ones
+    passed, in order, numbered from $4): built once per shape, not per request."""
+    placeholders = {name: f"${4 + i}" for i, name in enumerate(given)}
+    bounds = ""
+    if "after" in placeholders:
+        bounds += f" and rel.id > {placeholders['after']}"
+    if "before" in placeholders:
+        bounds += f" and rel.id < {placeholders['before']}"
+    direction = " desc" if backward else ""
     f1 = _filters(1, placeholders)
     f2 = _filters(2, placeholders)
     total_sql = ""
@@ -261,7 +273,7 @@ async def related_pages(
             " + (select count(*) from relations rel where rel.location_id = $1"
             f" and rel.second_record_id = p.parent_id{f2}) as total"
         )
-    sql = (
+    return (
         f"select {_related_columns(columns)}{total_sql}"
         " from unnest($2::uuid[]) as p(parent_id)"
         " left join lateral (select * from ("
@@ -273,7 +285,6 @@ async def related_pages(
         " left join associations a on a.location_id = $1 and a.id = x.association_id"
         f" order by p.parent_id, x.rel_id{direction}"
     )
-    return await conn.fetch(sql, *args)
 
 
 async def list_record_relations(

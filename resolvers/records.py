@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import strawberry
 
-from app.graphql import shaping
-from app.graphql.arguments import page_args
 from app.graphql.context import Info
+from app.graphql.lookahead import page_args, selects_field
 from app.graphql.types import (
     CreateRecordInput,
     DeleteRecordPayload,
@@ -13,20 +12,13 @@ from app.graphql.types import (
     RelatedToInput,
     UpdateRecordInput,
     record_from_model,
-    selects_field,
 )
 from app.services import records as service
 
 
 async def record(info: Info, id: strawberry.ID) -> Record | None:
     ctx = info.context
-    plans = shaping.plan_record(info)
-    model = await service.get_record(ctx.db, ctx.principal, id)
-    if plans is not None:
-        shaped = await shaping.shape_record(info, plans, model)
-        if shaped is not None:
-            return shaped  # type: ignore[return-value]  # passed through by the executor
-    return record_from_model(model)
+    return record_from_model(await service.get_record(ctx.db, ctx.principal, id))
 
 
 async def records(
@@ -40,7 +32,6 @@ async def records(
     before: str | None = None,
 ) -> RecordConnection:
     ctx = info.context
-    plans = shaping.plan_records(info)
     first, last = page_args(info, first, last)
     page = await service.list_records(
         ctx.db,
@@ -55,10 +46,6 @@ async def records(
         association_id=None if related_to is None else related_to.association_id,
         with_total=selects_field(info, "totalCount"),
     )
-    if plans is not None:
-        shaped = await shaping.shape_records(info, plans, page)
-        if shaped is not None:
-            return shaped  # type: ignore[return-value]  # passed through by the executor
     return RecordConnection.from_page(page)
 
 

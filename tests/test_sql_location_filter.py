@@ -206,6 +206,9 @@ STATIC_EXCEPTIONS = {
     ("migrate.py", "citus_role"): "catalog: is Citus installed, is this the coordinator",
     ("migrate.py", "_check_worker_schema"): "schema_migrations: global bookkeeping",
     ("locations.py", "any_location"): "CLI first start: is the database empty? (no API path)",
+    ("relations.py", "related_pages"): (
+        "sends the text `_related_sql` builds (once per argument shape), which is checked here"
+    ),
     ("events.py", "notify"): "the live subscribers' wake-up, pg_notify (no table)",
     ("events.py", "prune_all"): "`relata events prune` over every location (no API path)",
     ("webhooks.py", "webhook_locations"): (

@@ -8,7 +8,7 @@ from strawberry.types import Info as StrawberryInfo
 from app.auth import Principal
 from app.config import Settings
 from app.graphql.dataloaders import Loaders
-from app.graphql.selection import SelectionIndex
+from app.graphql.walker import OperationWalk
 from db import Database
 
 
@@ -20,17 +20,12 @@ class Context:
     response: Any = None
     settings: Settings = field(default_factory=Settings)
     loaders: Loaders = field(init=False)
-    _selections: SelectionIndex | None = field(default=None, init=False, repr=False)
+    # The running operation's walk (app/graphql/extensions/walk.py): batching is off, so a
+    # request runs one operation.
+    walk: OperationWalk | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.db, self.principal)
-
-    def selections(self, fragments: Any, variables: dict[str, Any]) -> SelectionIndex:
-        """The operation's fragment index, built once per request (batching is off, so a
-        request runs one operation)."""
-        if self._selections is None:
-            self._selections = SelectionIndex(fragments, variables or {})
-        return self._selections
 
 
 Info = StrawberryInfo[Context, None]

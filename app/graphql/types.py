@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from enum import Enum
 from typing import Any, cast
@@ -10,9 +9,15 @@ from strawberry.scalars import JSON
 
 from app import ids
 from app.access import require_read
-from app.graphql.arguments import page_args
+from app.graphql import registry
 from app.graphql.context import Info
 from app.graphql.dataloaders import HistoryKey
+from app.graphql.enums import (
+    AssociationCardinality,
+    AssociationLabelType,
+    AssociationType,
+)
+from app.graphql.lookahead import page_args, selects_field
 from app.models import (
     EVENT_TYPES,
     AssociationModel,
@@ -91,50 +96,15 @@ class ObjectSchema(Node):
         )
 
 
-@strawberry.enum
-class AssociationCardinality(Enum):
-    MANY_TO_MANY = "MANY_TO_MANY"
-    ONE_TO_MANY = "ONE_TO_MANY"
-    MANY_TO_ONE = "MANY_TO_ONE"
-    ONE_TO_ONE = "ONE_TO_ONE"
-
-
-@strawberry.enum(
-    description="SINGLE: one label names both sides (`secondObjectLabel` repeats it);"
-    " PAIR: each side has its own label."
-)
-class AssociationLabelType(Enum):
-    SINGLE = "SINGLE"
-    PAIR = "PAIR"
-
-
-def label_type_of(second_object_label: str | None) -> AssociationLabelType:
-    return AssociationLabelType.SINGLE if second_object_label is None else AssociationLabelType.PAIR
-
-
-@strawberry.enum
-class AssociationType(Enum):
-    USER_DEFINED = "USER_DEFINED"
-    SYSTEM_DEFINED = "SYSTEM_DEFINED"
-
-
-def selects_field(info: Info, name: str) -> bool:
-    """Whether the current field's selection asks directly for `name` (through fragments too),
-    in time linear in the document (app/graphql/selection.py)."""
-    raw = info._raw_info
-    index = info.context.selections(raw.fragments, info.variable_values)
-    return name in index.direct_names(raw.field_nodes)
-
-
 @strawberry.interface(description="A record of any object.")
 class Record(Node):
-    id: strawberry.ID
-    object_key: str
-    display_name: str
-    properties: JSON
-    created_at: datetime
-    updated_at: datetime
     model: strawberry.Private[RecordModel]
+    id: strawberry.ID = registry.field(registry.RECORD_LEAVES, "id")
+    object_key: str = registry.field(registry.RECORD_LEAVES, "objectKey")
+    display_name: str = registry.field(registry.RECORD_LEAVES, "displayName")
+    properties: JSON = registry.field(registry.RECORD_LEAVES, "properties")
+    created_at: datetime = registry.field(registry.RECORD_LEAVES, "createdAt")
+    updated_at: datetime = registry.field(registry.RECORD_LEAVES, "updatedAt")
 
     @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry's overloads
         description="Records related to this one, each with its role label; keyset-paginated"
@@ -190,73 +160,28 @@ class Record(Node):
         return EventConnection.from_page(page)
 
 
-def text_property(properties: dict[str, Any], name: str) -> str | None:
-    """A text field read from a property: a string as it is, a number or boolean as its text.
-    A list or an object is not text and reads null: the field then stays within the string
-    bound the response budget weighs it by, however large the record."""
-    value = properties.get(name)
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool | int | float):
-        return str(value)
-    return None
-
-
-def monetary_value(properties: dict[str, Any]) -> float | None:
-    """The amount as a finite float, or None: a Float field cannot carry NaN or infinity (a
-    record stored before they were refused, or a number too large for a float, reads null)."""
-    value = properties.get("monetaryValue")
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        number = float(value)
-    except (ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-# Typed fields of the standard objects, read from the record's properties. The pre-shaped
-# execution path (app/graphql/shaping.py) reads them from this same table.
-TYPED_PROPERTIES: dict[str, dict[str, str]] = {
-    "Contact": {
-        "firstName": "firstName",
-        "lastName": "lastName",
-        "email": "email",
-        "phone": "phone",
-    },
-    "Company": {"name": "name"},
-    "Opportunity": {"name": "name", "status": "status"},
-}
-
-
-def _properties_field(name: str) -> Any:
-    def resolve(root: Record) -> str | None:
-        return text_property(root.model.properties, name)
-
-    return strawberry.field(resolver=resolve)
+def _typed(type_name: str, name: str) -> Any:
+    return registry.field(registry.TYPED_LEAVES[type_name], name)
 
 
 @strawberry.type
 class Contact(Record):
-    first_name: str | None = _properties_field("firstName")
-    last_name: str | None = _properties_field("lastName")
-    email: str | None = _properties_field("email")
-    phone: str | None = _properties_field("phone")
+    first_name: str | None = _typed("Contact", "firstName")
+    last_name: str | None = _typed("Contact", "lastName")
+    email: str | None = _typed("Contact", "email")
+    phone: str | None = _typed("Contact", "phone")
 
 
 @strawberry.type
 class Company(Record):
-    name: str | None = _properties_field("name")
+    name: str | None = _typed("Company", "name")
 
 
 @strawberry.type
 class Opportunity(Record):
-    name: str | None = _properties_field("name")
-    status: str | None = _properties_field("status")
-
-    @strawberry.field
-    def monetary_value(self) -> float | None:
-        return monetary_value(self.model.properties)
+    name: str | None = _typed("Opportunity", "name")
+    status: str | None = _typed("Opportunity", "status")
+    monetary_value: float | None = _typed("Opportunity", "monetaryValue")
 
 
 @strawberry.type
@@ -265,53 +190,47 @@ class CustomObjectRecord(Record):
 
 
 _RECORD_TYPES: dict[str, type[Record]] = {
-    "contact": Contact,
-    "company": Company,
-    "opportunity": Opportunity,
+    "Contact": Contact,
+    "Company": Company,
+    "Opportunity": Opportunity,
+    "CustomObjectRecord": CustomObjectRecord,
 }
 
 
-_TYPE_NAMES = {key: cls.__name__ for key, cls in _RECORD_TYPES.items()}
-
-
-def record_type_name(object_key: str) -> str:
-    return _TYPE_NAMES.get(object_key, "CustomObjectRecord")
-
-
 def record_from_model(m: RecordModel) -> Record:
-    cls = _RECORD_TYPES.get(m.object_key, CustomObjectRecord)
-    return cls(
-        id=strawberry.ID(m.id),
-        object_key=m.object_key,
-        display_name=m.display_name,
-        properties=cast(JSON, m.properties),
-        created_at=m.created_at,
-        updated_at=m.updated_at,
-        model=m,
-    )
+    return _RECORD_TYPES[registry.record_type_name(m.object_key)](model=m)
+
+
+_ASSOCIATION = registry.ASSOCIATION_LEAVES
 
 
 @strawberry.type(description="An association type: a labeled, limited link between two objects.")
 class Association(Node):
-    id: strawberry.ID
-    key: str
-    association_type: AssociationType
-    first_object_key: str
-    second_object_key: str
-    first_object_label: str
-    second_object_label: str = strawberry.field(
-        description="The second side's label; for a single label, the same as the first's."
-    )
-    label_type: AssociationLabelType = strawberry.field(
-        description="Whether one label names both sides (SINGLE) or each side has its own (PAIR)."
-    )
-    cardinality: AssociationCardinality
-    first_to_second_limit: int
-    second_to_first_limit: int
-    description: str | None
-    created_at: datetime
-    updated_at: datetime
     model: strawberry.Private[AssociationModel]
+    id: strawberry.ID = registry.field(_ASSOCIATION, "id")
+    key: str = registry.field(_ASSOCIATION, "key")
+    association_type: AssociationType = registry.field(
+        registry.ASSOCIATION_LEAVES, "associationType"
+    )
+    first_object_key: str = registry.field(_ASSOCIATION, "firstObjectKey")
+    second_object_key: str = registry.field(_ASSOCIATION, "secondObjectKey")
+    first_object_label: str = registry.field(_ASSOCIATION, "firstObjectLabel")
+    second_object_label: str = registry.field(
+        registry.ASSOCIATION_LEAVES,
+        "secondObjectLabel",
+        "The second side's label; for a single label, the same as the first's.",
+    )
+    label_type: AssociationLabelType = registry.field(
+        registry.ASSOCIATION_LEAVES,
+        "labelType",
+        "Whether one label names both sides (SINGLE) or each side has its own (PAIR).",
+    )
+    cardinality: AssociationCardinality = registry.field(_ASSOCIATION, "cardinality")
+    first_to_second_limit: int = registry.field(_ASSOCIATION, "firstToSecondLimit")
+    second_to_first_limit: int = registry.field(_ASSOCIATION, "secondToFirstLimit")
+    description: str | None = registry.field(_ASSOCIATION, "description")
+    created_at: datetime = registry.field(_ASSOCIATION, "createdAt")
+    updated_at: datetime = registry.field(_ASSOCIATION, "updatedAt")
 
     @strawberry.field(description="How many relations use this association.")  # type: ignore[untyped-decorator]
     async def relation_count(self, info: Info) -> int:
@@ -321,23 +240,7 @@ class Association(Node):
 
     @classmethod
     def from_model(cls, m: AssociationModel) -> Association:
-        return cls(
-            id=strawberry.ID(m.id),
-            key=m.key,
-            association_type=AssociationType(m.association_type),
-            first_object_key=m.first_object_key,
-            second_object_key=m.second_object_key,
-            first_object_label=m.first_object_label,
-            second_object_label=m.label_of_second(),
-            label_type=label_type_of(m.second_object_label),
-            cardinality=AssociationCardinality(m.cardinality),
-            first_to_second_limit=m.first_to_second_limit,
-            second_to_first_limit=m.second_to_first_limit,
-            description=m.description,
-            created_at=m.created_at,
-            updated_at=m.updated_at,
-            model=m,
-        )
+        return cls(model=m)
 
 
 async def _load_record(info: Info, uid: Any) -> Record:
@@ -351,12 +254,12 @@ async def _load_record(info: Info, uid: Any) -> Record:
 
 @strawberry.type(description="One link between two records through one association.")
 class Relation(Node):
-    id: strawberry.ID
-    association_id: strawberry.ID
-    first_record_id: strawberry.ID
-    second_record_id: strawberry.ID
-    created_at: datetime
     model: strawberry.Private[RelationModel]
+    id: strawberry.ID = registry.field(registry.RELATION_LEAVES, "id")
+    association_id: strawberry.ID = registry.field(registry.RELATION_LEAVES, "associationId")
+    first_record_id: strawberry.ID = registry.field(registry.RELATION_LEAVES, "firstRecordId")
+    second_record_id: strawberry.ID = registry.field(registry.RELATION_LEAVES, "secondRecordId")
+    created_at: datetime = registry.field(registry.RELATION_LEAVES, "createdAt")
 
     @strawberry.field
     async def association(self, info: Info) -> Association:
@@ -377,14 +280,7 @@ class Relation(Node):
 
     @classmethod
     def from_model(cls, m: RelationModel) -> Relation:
-        return cls(
-            id=strawberry.ID(m.id),
-            association_id=strawberry.ID(ids.encode(ids.Kind.ASSOCIATION, m.association_id)),
-            first_record_id=strawberry.ID(ids.encode(ids.Kind.RECORD, m.first_record_id)),
-            second_record_id=strawberry.ID(ids.encode(ids.Kind.RECORD, m.second_record_id)),
-            created_at=m.created_at,
-            model=m,
-        )
+        return cls(model=m)
 
 
 def _edge_node(root: RelationEdge, info: Info) -> Record:

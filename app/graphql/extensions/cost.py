@@ -19,35 +19,30 @@ either budget, the operation is refused before any resolver runs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
     DocumentNode,
     FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
     GraphQLField,
     GraphQLNamedType,
+    GraphQLObjectType,
     GraphQLSchema,
-    InlineFragmentNode,
-    SelectionSetNode,
     get_named_type,
     get_nullable_type,
     is_composite_type,
     is_list_type,
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
 from app import validation
-from app.graphql.arguments import given
-from app.graphql.extensions._walk import fragments_of, operation_label
-from app.graphql.selection import included
+from app.graphql.context import Context
+from app.graphql.walker import Fields, OperationWalk, Walker, field_definition, operation_walk
 from app.models import MAX_ASSOCIATIONS, MAX_CUSTOM_OBJECTS, STANDARD_OBJECTS
 from app.webhooks.models import MAX_ERROR, MAX_URL, MAX_WEBHOOKS
 
@@ -107,98 +102,63 @@ class Estimate:
 
 
 ZERO = Estimate(0, 0)
-# A field's definition (None: `__typename`, or a field validation refuses), its named type and
-# the nodes merged under one response key.
-_Group = tuple[GraphQLField | None, GraphQLNamedType | None, list[FieldNode]]
+INTROSPECTION = ("__schema", "__type")
+
+
+def _widest(estimates: list[Estimate]) -> Estimate:
+    """What the widest of the possible types returns (an abstract field's value is one of them)."""
+    if not estimates:
+        return ZERO
+    return Estimate(max(e.items for e in estimates), max(e.bytes for e in estimates))
 
 
 class _Estimator:
-    def __init__(
-        self,
-        schema: GraphQLSchema,
-        fragments: dict[str, FragmentDefinitionNode],
-        variables: Any,
-        weights: dict[str, int],
-    ) -> None:
-        self.schema, self.fragments, self.variables = schema, fragments, variables
-        self.coerced: dict[str, Any] = getattr(variables, "coerced", variables) or {}
+    def __init__(self, walker: Walker, weights: dict[str, int]) -> None:
+        self.walker = walker
         self.weights = weights
-        self.memo: dict[tuple[tuple[int, ...], str, int | None], Estimate] = {}
+        self.memo: dict[tuple[str, tuple[int, ...], int | None], Estimate] = {}
 
-    def cost(
-        self, selection_sets: Sequence[SelectionSetNode], parent: GraphQLNamedType, page: int | None
-    ) -> Estimate:
-        """What one instance of `parent` returns below these (merged) selection sets; `page`
-        is set inside a connection, whose edges carry that many items."""
-        key = (tuple(id(s) for s in selection_sets), parent.name, page)
-        found = self.memo.get(key)
-        if found is None:
-            found = ZERO
-            for definition, named, nodes in self._collect(selection_sets, parent).values():
-                found = found + self._field(definition, named, nodes, page)
-            self.memo[key] = found
+    def cost(self, parent: GraphQLObjectType, fields: Fields, page: int | None) -> Estimate:
+        """What one instance of `parent` returns for these fields; `page` is set inside a
+        connection, whose edges carry that many items."""
+        found = ZERO
+        for nodes in fields.values():
+            found = found + self._field(parent, nodes, page)
         return found
 
-    def _collect(
-        self, selection_sets: Sequence[SelectionSetNode], parent: GraphQLNamedType
-    ) -> dict[tuple[str, str, str], _Group]:
-        """Fields by response key (and defining type), fragments expanded once each."""
-        groups: dict[tuple[str, str, str], _Group] = {}
-        visited: set[str] = set()
-
-        def visit(selection_set: SelectionSetNode, on: GraphQLNamedType) -> None:
-            for sel in selection_set.selections:
-                if not included(sel, self.coerced):
-                    continue
-                if isinstance(sel, FieldNode):
-                    fields: dict[str, GraphQLField] = getattr(on, "fields", {})
-                    definition = fields.get(sel.name.value)
-                    key = (
-                        sel.alias.value if sel.alias else sel.name.value,
-                        sel.name.value,
-                        on.name,
-                    )
-                    named = None if definition is None else get_named_type(definition.type)
-                    groups.setdefault(key, (definition, named, []))[2].append(sel)
-                elif isinstance(sel, InlineFragmentNode):
-                    visit(sel.selection_set, self._condition(sel.type_condition, on))
-                elif isinstance(sel, FragmentSpreadNode):
-                    fragment = self.fragments.get(sel.name.value)
-                    if fragment is None or sel.name.value in visited:
-                        continue
-                    visited.add(sel.name.value)
-                    visit(fragment.selection_set, self._condition(fragment.type_condition, on))
-
-        for selection_set in selection_sets:
-            visit(selection_set, parent)
-        return groups
-
-    def _condition(self, condition: Any, parent: GraphQLNamedType) -> GraphQLNamedType:
-        if condition is None:
-            return parent
-        return self.schema.get_type(condition.name.value) or parent
+    def _below(
+        self, named: GraphQLNamedType, nodes: tuple[FieldNode, ...], page: int | None
+    ) -> Estimate:
+        estimates = []
+        for object_type in self.walker.object_types(named):
+            key = (object_type.name, tuple(id(n) for n in nodes), page)
+            found = self.memo.get(key)
+            if found is None:
+                found = self.memo[key] = self.cost(
+                    object_type, self.walker.fields(object_type, nodes), page
+                )
+            estimates.append(found)
+        return _widest(estimates)
 
     def _field(
-        self,
-        definition: GraphQLField | None,
-        named: GraphQLNamedType | None,
-        nodes: list[FieldNode],
-        page: int | None,
+        self, parent: GraphQLObjectType, nodes: tuple[FieldNode, ...], page: int | None
     ) -> Estimate:
-        if definition is None or named is None:
-            return Estimate(0, LEAF_BYTES)
         name = nodes[0].name.value
+        # Introspection answers from the schema, not the data: bounded however it is asked.
+        definition = None if name in INTROSPECTION else field_definition(parent, name)
+        if definition is None:
+            return Estimate(0, LEAF_BYTES)
+        named = get_named_type(definition.type)
         is_list = is_list_type(get_nullable_type(definition.type))
         args = self._arguments(definition, nodes[0])
         if not is_composite_type(named):
             weight = self.weights.get(name) or SCALAR_BYTES.get(named.name, LEAF_BYTES)
             leaf = Estimate(0, weight)
             return leaf.times(self._list_items(args, page)) if is_list else leaf
-        children = [n.selection_set for n in nodes if n.selection_set is not None]
         if "first" in definition.args:
             # The connection object itself is one per parent; its edges carry `size` items.
-            return self.cost(children, named, self._page_size(args, nodes[0]))
-        below = self.cost(children, named, None)
+            return self._below(named, nodes, self._page_size(args, nodes[0]))
+        below = self._below(named, nodes, None)
         if is_list:
             items = LIST_BOUNDS.get(name) or self._list_items(args, page)
             return Estimate(items, OBJECT_BYTES) + below.times(items)
@@ -208,7 +168,7 @@ class _Estimator:
         """A connection's page: `last` (backward) counts like `first`; a `first` left at its
         default beside `last` does not count (given both, execution refuses the field)."""
         sizes = [args.get("last")]
-        if sizes[0] is None or given(node, "first", self.coerced):
+        if sizes[0] is None or self.walker.given(node, "first"):
             sizes.append(args.get("first"))
         counted = [max(n, 0) for n in sizes if isinstance(n, int)]
         return max(counted) if counted else DEFAULT_LIST_SIZE
@@ -221,7 +181,7 @@ class _Estimator:
 
     def _arguments(self, definition: GraphQLField, node: FieldNode) -> dict[str, Any]:
         try:
-            return get_argument_values(definition, node, self.variables)
+            return self.walker.arguments(definition, node)
         except GraphQLError:
             return {}  # execution reports bad arguments itself
 
@@ -233,18 +193,18 @@ def estimate_cost(
     variables: dict[str, Any] | None = None,
     *,
     max_record_bytes: int = validation.MAX_RECORD_BYTES,
+    walk: OperationWalk | None = None,
 ) -> Estimate | None:
     """The operation's cost, or None when it cannot be estimated (no such operation, variables
-    that do not coerce): execution then refuses it with its own message."""
-    operation = get_operation_ast(document, operation_name)
-    root = None if operation is None else schema.get_root_type(operation.operation)
-    if operation is None or root is None:
+    that do not coerce): execution then refuses it with its own message. `walk`: the request's
+    walk of this operation, when it has one."""
+    if walk is None:
+        walk = operation_walk(schema, document, operation_name, variables)
+    if walk is None:
         return None
-    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
-    if isinstance(coerced, list):
-        return None
-    estimator = _Estimator(schema, fragments_of(document), coerced, leaf_bytes(max_record_bytes))
-    found = estimator.cost([operation.selection_set], root, None)
+    root, fields = walk.walker.root(walk.operation)
+    estimator = _Estimator(walk.walker, leaf_bytes(max_record_bytes))
+    found = estimator.cost(root, fields, None)
     return Estimate(max(1, found.items), found.bytes)
 
 
@@ -269,19 +229,20 @@ class CostLimiter(SchemaExtension):
         ctx = self.execution_context
         if ctx.graphql_document is None:
             return None
-        schema = ctx.schema._schema
+        context = ctx.context
         cost = estimate_cost(
-            schema,
+            ctx.schema._schema,
             ctx.graphql_document,
             ctx.operation_name,
             ctx.variables,
             max_record_bytes=self.max_record_bytes,
+            walk=context.walk if isinstance(context, Context) else None,
         )
         if cost is None:
             return None
         operation = get_operation_ast(ctx.graphql_document, ctx.operation_name)
         assert operation is not None
-        label = operation_label(operation)
+        label = operation.name.value if operation.name else "anonymous operation"
         if cost.items > self.max_cost:
             return GraphQLError(
                 f"{label} may return {cost.items} items, over the cost budget of"

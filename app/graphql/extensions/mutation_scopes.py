@@ -4,26 +4,20 @@ Queries refuse such fields one by one (FORBIDDEN at the field, siblings still an
 mutation cannot: its change would be committed and then answered with an error, and a client
 that retries on errors would repeat it. So the selection is checked first, against the same
 read scopes (`app.access`), and the refusal carries the path where the field stands, as it
-would have at execution. Fragments are walked once each: linear in the document."""
+would have at execution. The selection is the request's one walk (app/graphql/walker.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import (
     FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
     GraphQLInterfaceType,
     GraphQLNamedType,
     GraphQLObjectType,
-    GraphQLSchema,
-    InlineFragmentNode,
     OperationType,
-    SelectionSetNode,
     get_named_type,
 )
 from graphql.utilities import get_operation_ast
@@ -31,8 +25,8 @@ from strawberry.extensions import SchemaExtension
 
 from app.access import READ_SCOPE, WRITE_SCOPE
 from app.auth import Principal
-from app.graphql.extensions._walk import fragments_of
-from app.graphql.selection import included
+from app.graphql.context import Context
+from app.graphql.walker import Fields, Walker, operation_walk
 from app.ids import Kind
 
 # The entity a field's (named) type carries; a record type is any that implements Record.
@@ -48,7 +42,7 @@ _KIND_OF_TYPE = {
 _KIND_OF_FIELD = {("Association", "relationCount"): Kind.RELATION}
 
 # Where each kind is first read: the response keys below the selection set.
-_Reads = dict[Kind, tuple[str, ...]]
+_KindPaths = dict[Kind, tuple[str, ...]]
 
 
 def _kind_of(named: GraphQLNamedType) -> Kind | None:
@@ -61,63 +55,40 @@ def _kind_of(named: GraphQLNamedType) -> Kind | None:
     return None
 
 
-class _Walk:
-    def __init__(
-        self,
-        schema: GraphQLSchema,
-        fragments: dict[str, FragmentDefinitionNode],
-        variables: dict[str, Any],
-        principal: Principal,
-    ) -> None:
-        self.schema, self.fragments, self.variables = schema, fragments, variables
+class _Reads:
+    """The kinds a mutation's selection reads, each with the first path that reads it."""
+
+    def __init__(self, walker: Walker, principal: Principal) -> None:
+        self.walker = walker
         self.principal = principal
-        self.memo: dict[str, _Reads] = {}
+        self.mutation_type = walker.schema.mutation_type
+        self.memo: dict[tuple[str, tuple[int, ...]], _KindPaths] = {}
 
-    def reads(
-        self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType, seen: frozenset[str]
-    ) -> _Reads:
-        found: _Reads = {}
-        if selection_set is None:
-            return found
-
-        def add(kind: Kind, path: tuple[str, ...]) -> None:
-            found.setdefault(kind, path)
-
-        for selection in selection_set.selections:
-            if not included(selection, self.variables):
-                continue
-            if isinstance(selection, FieldNode):
-                fields = getattr(parent, "fields", {})
-                definition = fields.get(selection.name.value)
-                if definition is None:
-                    continue  # __typename, or a field validation refuses
-                key = (selection.alias or selection.name).value
-                named = get_named_type(definition.type)
-                kind = _KIND_OF_FIELD.get((parent.name, selection.name.value)) or _kind_of(named)
-                if parent is self.schema.mutation_type and kind is not None:
-                    # What a mutation returns is read under its write scope, which grants the
-                    # read. Without it the mutation refuses itself, naming the write scope.
-                    if not self.principal.has_scope(WRITE_SCOPE[kind]):
-                        continue
-                elif kind is not None:
-                    add(kind, (key,))
-                for k, path in self.reads(selection.selection_set, named, seen).items():
-                    add(k, (key, *path))
-            elif isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition
-                inner = self.schema.get_type(condition.name.value) if condition else parent
-                for k, path in self.reads(selection.selection_set, inner or parent, seen).items():
-                    add(k, path)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.fragments.get(name)
-                if fragment is None or name in seen:
+    def reads(self, parent: GraphQLObjectType, fields: Fields) -> _KindPaths:
+        found: _KindPaths = {}
+        for key, nodes in fields.items():
+            definition = parent.fields.get(nodes[0].name.value)
+            if definition is None:
+                continue  # __typename, or a field validation refuses
+            named = get_named_type(definition.type)
+            kind = _KIND_OF_FIELD.get((parent.name, nodes[0].name.value)) or _kind_of(named)
+            if parent is self.mutation_type and kind is not None:
+                # What a mutation returns is read under its write scope, which grants the
+                # read. Without it the mutation refuses itself, naming the write scope.
+                if not self.principal.has_scope(WRITE_SCOPE[kind]):
                     continue
-                if name not in self.memo:
-                    inner = self.schema.get_type(fragment.type_condition.name.value) or parent
-                    self.memo[name] = self.reads(fragment.selection_set, inner, seen | {name})
-                for k, path in self.memo[name].items():
-                    add(k, path)
+            elif kind is not None:
+                found.setdefault(kind, (key,))
+            for object_type in self.walker.object_types(named):
+                for k, path in self._below(object_type, nodes).items():
+                    found.setdefault(k, (key, *path))
+        return found
+
+    def _below(self, parent: GraphQLObjectType, nodes: tuple[FieldNode, ...]) -> _KindPaths:
+        key = (parent.name, tuple(id(n) for n in nodes))
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = self.reads(parent, self.walker.fields(parent, nodes))
         return found
 
 
@@ -138,12 +109,14 @@ class MutationReadScopes(SchemaExtension):
         operation = get_operation_ast(document, ctx.operation_name)
         if operation is None or operation.operation != OperationType.MUTATION:
             return None
-        schema = ctx.schema._schema
-        root = schema.mutation_type
-        assert root is not None
-        walk = _Walk(schema, fragments_of(document), ctx.variables or {}, principal)
-        reads = walk.reads(operation.selection_set, root, frozenset())
-        for kind, path in reads.items():
+        context = ctx.context
+        walk = context.walk if isinstance(context, Context) else None
+        if walk is None:
+            walk = operation_walk(ctx.schema._schema, document, ctx.operation_name, ctx.variables)
+        if walk is None:
+            return None  # execution refuses it (variables that do not coerce)
+        root, fields = walk.walker.root(walk.operation)
+        for kind, path in _Reads(walk.walker, principal).reads(root, fields).items():
             scope = READ_SCOPE[kind]
             if not principal.has_scope(scope):
                 return GraphQLError(

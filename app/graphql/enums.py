@@ -1,0 +1,35 @@
+"""The enums of entity fields, shared by the types (app/graphql/types.py) and the field
+registry (app/graphql/registry.py)."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+
+@strawberry.enum
+class AssociationCardinality(Enum):
+    MANY_TO_MANY = "MANY_TO_MANY"
+    ONE_TO_MANY = "ONE_TO_MANY"
+    MANY_TO_ONE = "MANY_TO_ONE"
+    ONE_TO_ONE = "ONE_TO_ONE"
+
+
+@strawberry.enum(
+    description="SINGLE: one label names both sides (`secondObjectLabel` repeats it);"
+    " PAIR: each side has its own label."
+)
+class AssociationLabelType(Enum):
+    SINGLE = "SINGLE"
+    PAIR = "PAIR"
+
+
+def label_type_of(second_object_label: str | None) -> AssociationLabelType:
+    return AssociationLabelType.SINGLE if second_object_label is None else AssociationLabelType.PAIR
+
+
+@strawberry.enum
+class AssociationType(Enum):
+    USER_DEFINED = "USER_DEFINED"
+    SYSTEM_DEFINED = "SYSTEM_DEFINED"
