@@ -7,6 +7,7 @@ from typing import Any
 import asyncpg
 
 from db import associations as association_sql
+from db import records as record_sql
 from db.database import Executor
 
 COLUMNS = "id, location_id, association_id, first_record_id, second_record_id, created_at"
@@ -227,13 +228,16 @@ async def related_pages(
     columns: frozenset[str] | None = None,
     before: uuid.UUID | None = None,
     backward: bool = False,
+    with_parents: bool = False,
 ) -> list[asyncpg.Record]:
     """One statement for every parent: each parent's first `limit + 1` relations after `after`
     and before `before` (both exclusive), or with `backward` its last ones, with the related
     record and the association joined in, ordered by parent then relation id (descending when
     `backward`). Each parent is paginated on its own (a LATERAL per parent over two
     index-ordered scans, read backward when `backward`), so siblings never truncate one another.
-    `columns` picks optional column groups (None: all)."""
+    `columns` picks optional column groups (None: all). With `with_parents`, the parents are
+    records read in the same statement (their columns prefixed `p_`; a parent that does not
+    exist has no row): a record page is one round trip."""
     args: list[Any] = [location_id, parent_ids, limit + 1]
     filters: list[str] = []
     for name, value in (
@@ -246,13 +250,17 @@ async def related_pages(
         if value is not None:
             args.append(value)
             filters.append(name)
-    sql = _related_sql(tuple(filters), backward, with_total, columns)
+    sql = _related_sql(tuple(filters), backward, with_total, columns, with_parents)
     return await conn.fetch(sql, *args)
 
 
 @functools.lru_cache(maxsize=512)
 def _related_sql(
-    given: tuple[str, ...], backward: bool, with_total: bool, columns: frozenset[str] | None
+    given: tuple[str, ...],
+    backward: bool,
+    with_total: bool,
+    columns: frozenset[str] | None,
+    with_parents: bool,
 ) -> str:
     """The text of `related_pages` for one shape of its arguments (`given`: the optional ones
     passed, in order, numbered from $4): built once per shape, not per request."""
@@ -273,9 +281,18 @@ def _related_sql(
             " + (select count(*) from relations rel where rel.location_id = $1"
             f" and rel.second_record_id = p.parent_id{f2}) as total"
         )
+    parents = "unnest($2::uuid[]) as p(parent_id)"
+    parent_columns = ""
+    if with_parents:
+        parents = (
+            "(select id as parent_id, "
+            + ", ".join(f"{c.strip()} as p_{c.strip()}" for c in record_sql.COLUMNS.split(","))
+            + " from records where location_id = $1 and id = any($2::uuid[])) p"
+        )
+        parent_columns = ", " + ", ".join(f"p.p_{c.strip()}" for c in record_sql.COLUMNS.split(","))
     return (
-        f"select {_related_columns(columns)}{total_sql}"
-        " from unnest($2::uuid[]) as p(parent_id)"
+        f"select {_related_columns(columns)}{parent_columns}{total_sql}"
+        f" from {parents}"
         " left join lateral (select * from ("
         + _branch("first_record_id", "second_record_id", 1, f1, bounds, direction)
         + " union all "

@@ -31,7 +31,7 @@ class Leaf:
     group: str | None = None
 
 
-def _same(value: Any) -> Any:
+def same(value: Any) -> Any:
     return value
 
 
@@ -40,7 +40,7 @@ def _global_id(kind: ids.Kind) -> Callable[[Any], strawberry.ID]:
 
 
 def _attribute(name: str, group: str | None = None) -> Leaf:
-    return Leaf((name,), _same, group)
+    return Leaf((name,), same, group)
 
 
 def text_property(properties: dict[str, Any], name: str) -> str | None:

@@ -34,6 +34,7 @@ from graphql import (
     get_named_type,
     is_leaf_type,
     is_non_null_type,
+    is_specified_scalar_type,
 )
 from graphql.language import Visitor, visit
 
@@ -92,6 +93,11 @@ class Unsupported(Exception):
 Serialize = Callable[[Any], Any]
 
 
+# Built-in scalars whose serializer returns a value of this exact type unchanged: the check
+# saves a call per leaf, and any other value still goes through the serializer.
+_UNCHANGED: dict[str, type] = {"String": str, "ID": str, "Boolean": bool}
+
+
 def serializer(schema: GraphQLSchema, parent: str, name: str) -> Serialize:
     """The schema's serializer of the leaf `parent.name` (null stays null)."""
     parent_type = schema.get_type(parent)
@@ -102,8 +108,11 @@ def serializer(schema: GraphQLSchema, parent: str, name: str) -> Serialize:
     assert is_leaf_type(leaf)
     serialize = leaf.serialize
     required = is_non_null_type(definition.type)
+    unchanged = _UNCHANGED.get(leaf.name) if is_specified_scalar_type(leaf) else None
 
     def serialized(value: Any) -> Any:
+        if type(value) is unchanged:
+            return value
         if value is None:
             if required:
                 raise Unsupported(f"{parent}.{name} read null")
@@ -111,6 +120,15 @@ def serializer(schema: GraphQLSchema, parent: str, name: str) -> Serialize:
         return serialize(value)
 
     return serialized
+
+
+def leaf_reader(leaf: registry.Leaf, columns: registry.RowColumns, serialize: Serialize) -> Any:
+    """Row -> the leaf's serialised value, in one call where the value is a column as is."""
+    if leaf.value is registry.same and len(leaf.reads) == 1:
+        column = columns[leaf.reads[0]]
+        return lambda row: serialize(row[column])
+    read = registry.row_reader(leaf, columns)
+    return lambda row: serialize(read(row))
 
 
 @dataclass(eq=False)
@@ -146,6 +164,7 @@ class Planner:
         self.schema = walker.schema
         self._memo: dict[tuple[str, tuple[int, ...]], list[FieldPlan]] = {}
         self._serializers: dict[tuple[str, str], Serialize] = {}
+        self._relations: dict[tuple[int, ...], FieldPlan] = {}
 
     def plan_operation(self, root: GraphQLObjectType, fields: Mapping[str, Any]) -> Plan:
         roots = [self._root(root, key, nodes) for key, nodes in fields.items()]
@@ -162,9 +181,7 @@ class Planner:
         return plan
 
     def plan(self, type_name: str, nodes: tuple[FieldNode, ...]) -> list[FieldPlan]:
-        """The fields selected on `type_name` below `nodes`, merged by response key; memoised,
-        so parents of different record types that select the same `relations` share one plan,
-        and therefore one SQL statement per level."""
+        """The fields selected on `type_name` below `nodes`, merged by response key."""
         memo_key = (type_name, tuple(id(n) for n in nodes))
         found = self._memo.get(memo_key)
         if found is None:
@@ -190,12 +207,17 @@ class Planner:
         type_name, name = parent.name, nodes[0].name.value
         if name not in SUPPORTED.get(type_name, ()):
             raise Unsupported(f"{type_name}.{name}")
+        if name == "relations":
+            # Parents of different record types that select the same `relations` share one
+            # plan, and therefore one SQL statement per level.
+            shared = self._relations.get(tuple(id(n) for n in nodes))
+            if shared is not None:
+                return shared
         plan = FieldPlan(key, name, nodes, field_definition(parent, name))
         leaf = registry.LEAVES.get(type_name, {}).get(name)
         if leaf is not None:
-            read = registry.row_reader(leaf, registry.ROW_COLUMNS[type_name])
             serialize = self._serializer(type_name, name)
-            plan.read = lambda row: serialize(read(row))
+            plan.read = leaf_reader(leaf, registry.ROW_COLUMNS[type_name], serialize)
             return plan
         child_type = STRUCTURE[type_name].get(name)
         if child_type is None:
@@ -205,6 +227,7 @@ class Planner:
         if name == "relations":
             plan.columns = _column_groups(plan)
             plan.wants_total = any(p.name == "totalCount" for p in plan.child(child_type))
+            self._relations[tuple(id(n) for n in nodes)] = plan
         return plan
 
     def _serializer(self, type_name: str, name: str) -> Serialize:
@@ -326,9 +349,25 @@ class Shaper:
 
     async def _record_root(self, p: FieldPlan) -> dict[str, Any]:
         args = self._arguments(p)
-        model = await record_service.get_record(self.ctx.db, self.ctx.principal, args["id"])
-        row = _model_row(model)
-        await self.load([row], p.children)
+        relations = {
+            id(q): q for plans in p.children.values() for q in plans if q.name == "relations"
+        }
+        if len(relations) == 1 and all(
+            any(q.name == "relations" for q in plans) for plans in p.children.values()
+        ):
+            # Every record type selects the same `relations`: the record and its page are one
+            # statement.
+            (plan,) = relations.values()
+            model, page = await relation_service.record_with_related_rows(
+                self.ctx.db, self.ctx.principal, args["id"], self._related_query(plan)
+            )
+            row = _model_row(model)
+            self.pages[(id(plan), model.uid)] = page
+            await self._descend(plan, page.items)
+        else:
+            model = await record_service.get_record(self.ctx.db, self.ctx.principal, args["id"])
+            row = _model_row(model)
+            await self.load([row], p.children)
         return self.record(row, p.children)
 
     async def _records_root(self, p: FieldPlan) -> dict[str, Any]:
@@ -386,9 +425,13 @@ class Shaper:
             for parent, page in pages.items():
                 self.pages[(id(plan), parent)] = page
                 children.extend(page.items)
-            for node_plans in _node_plans(plan.child("RelationConnection"), "RelationEdge"):
-                if children and any(_relations_used(v) for v in node_plans.values()):
-                    await self.load(children, node_plans)
+            await self._descend(plan, children)
+
+    async def _descend(self, plan: FieldPlan, children: list[Any]) -> None:
+        """The next levels below a `relations` field whose rows are `children`."""
+        for node_plans in _node_plans(plan.child("RelationConnection"), "RelationEdge"):
+            if children and any(_relations_used(v) for v in node_plans.values()):
+                await self.load(children, node_plans)
 
     def record(self, r: Any, plans: dict[str, list[FieldPlan]]) -> dict[str, Any]:
         type_name = registry.record_type_name(r["r_object_key"])

@@ -9,11 +9,12 @@ from typing import Any
 import asyncpg
 
 from app import ids, pagination, validation
-from app.auth import RELATIONS_READ, RELATIONS_WRITE, Principal
+from app.auth import RECORDS_READ, RELATIONS_READ, RELATIONS_WRITE, Principal
 from app.errors import BadUserInput, Conflict, NotFound
 from app.models import AssociationModel, Page, RecordModel, RelatedEdge, RelationModel
 from app.pagination import Window
 from app.services import counters, events
+from app.services.records import record_not_found
 from app.services.transactions import in_transaction
 from db import Database
 from db import associations as association_sql
@@ -287,7 +288,32 @@ async def related_rows(
     """Each parent's page of related rows (the columns `q.columns` asks for), in one statement
     whatever the number of parents."""
     principal.require(RELATIONS_READ)
-    rows = await sql.related_pages(
+    rows = await _related_rows(db, principal, parent_ids, q)
+    return _pages(rows, parent_ids, q)
+
+
+async def record_with_related_rows(
+    db: Database, principal: Principal, record_id: str, q: RelatedQuery
+) -> tuple[RecordModel, Page]:
+    """A record and its page of related rows, in one statement (a record page)."""
+    principal.require(RECORDS_READ)
+    principal.require(RELATIONS_READ)
+    uid = ids.decode(ids.Kind.RECORD, record_id)
+    rows = await _related_rows(db, principal, [uid], q, with_parents=True)
+    if not rows:
+        raise record_not_found(record_id)
+    return RecordModel.from_row(rows[0], "p_"), _pages(rows, [uid], q)[uid]
+
+
+async def _related_rows(
+    db: Database,
+    principal: Principal,
+    parent_ids: list[uuid.UUID],
+    q: RelatedQuery,
+    *,
+    with_parents: bool = False,
+) -> list[Any]:
+    return await sql.related_pages(
         db,
         principal.location_id,
         parent_ids,
@@ -300,7 +326,11 @@ async def related_rows(
         object_key=q.object_key,
         with_total=q.with_total,
         columns=q.columns,
+        with_parents=with_parents,
     )
+
+
+def _pages(rows: list[Any], parent_ids: list[uuid.UUID], q: RelatedQuery) -> dict[uuid.UUID, Page]:
     grouped: dict[uuid.UUID, list[Any]] = {p: [] for p in parent_ids}
     totals: dict[uuid.UUID, int] = {}
     for r in rows:

@@ -14,7 +14,7 @@ from strawberry.extensions import DisableIntrospection
 
 from app.config import Settings
 from app.graphql.extensions.aliases import AliasLimiter
-from app.graphql.extensions.cost import CostLimiter, estimate_cost
+from app.graphql.extensions.cost import CostLimiter, EstimateCache, estimate_cost
 from app.graphql.extensions.depth import DepthLimiter
 from app.graphql.extensions.document_cache import DocumentCache
 from app.graphql.extensions.literals import LiteralValues
@@ -44,6 +44,7 @@ def hardening_extensions(settings: Settings) -> list[Callable[[], Any]]:
             max_cost=settings.max_cost,
             max_response_bytes=settings.max_response_bytes,
             max_record_bytes=settings.max_record_bytes,
+            cache=EstimateCache(settings.document_cache_bytes // 8),
         ),
         # A mutation whose selection the token may not read is refused before it changes anything.
         MutationReadScopes,

@@ -19,11 +19,14 @@ either budget, the operation is refused before any resolver runs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from graphql import (
+    ArgumentNode,
+    DirectiveNode,
     DocumentNode,
     FieldNode,
     GraphQLError,
@@ -31,17 +34,24 @@ from graphql import (
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLSchema,
+    ListTypeNode,
+    NonNullTypeNode,
+    VariableDefinitionNode,
+    VariableNode,
     get_named_type,
     get_nullable_type,
     is_composite_type,
     is_list_type,
+    is_scalar_type,
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql.utilities import get_operation_ast
+from graphql.language import Visitor, visit
+from graphql.utilities import get_operation_ast, type_from_ast
 from strawberry.extensions import SchemaExtension
 
 from app import validation
 from app.graphql.context import Context
+from app.graphql.extensions.document_cache import ByteBoundedLRU
 from app.graphql.walker import Fields, OperationWalk, Walker, field_definition, operation_walk
 from app.models import MAX_ASSOCIATIONS, MAX_CUSTOM_OBJECTS, STANDARD_OBJECTS
 from app.webhooks.models import MAX_ERROR, MAX_URL, MAX_WEBHOOKS
@@ -103,6 +113,8 @@ class Estimate:
 
 ZERO = Estimate(0, 0)
 INTROSPECTION = ("__schema", "__type")
+# What a cached estimate weighs besides its key's variable values.
+ESTIMATE_BYTES = 256
 
 
 def _widest(estimates: list[Estimate]) -> Estimate:
@@ -208,37 +220,111 @@ def estimate_cost(
     return Estimate(max(1, found.items), found.bytes)
 
 
+def cost_variables(schema: GraphQLSchema, document: DocumentNode) -> tuple[str, ...]:
+    """The variables an estimate of `document` can depend on: those `@include` / `@skip` read,
+    those given to `first` or `last`, and those of a list or input-object type (list lengths).
+    Other variables (ids, cursors, filters) never change it."""
+    names: set[str] = set()
+
+    def variables_in(arguments: Iterable[ArgumentNode]) -> set[str]:
+        return {a.value.name.value for a in arguments if isinstance(a.value, VariableNode)}
+
+    class Uses(Visitor):
+        def enter_directive(self, node: DirectiveNode, *_: object) -> None:
+            names.update(variables_in(node.arguments or ()))
+
+        def enter_field(self, node: FieldNode, *_: object) -> None:
+            page = (a for a in node.arguments or () if a.name.value in ("first", "last"))
+            names.update(variables_in(page))
+
+        def enter_variable_definition(self, node: VariableDefinitionNode, *_: object) -> None:
+            declared = type_from_ast(schema, node.type)
+            if (
+                declared is None  # unknown: validation refuses it anyway
+                or not is_scalar_type(get_named_type(declared))
+                or isinstance(node.type, ListTypeNode)
+                or (
+                    isinstance(node.type, NonNullTypeNode)
+                    and isinstance(node.type.type, ListTypeNode)
+                )
+            ):
+                names.add(node.variable.name.value)
+
+    visit(document, Uses())
+    return tuple(sorted(names))
+
+
+class EstimateCache(ByteBoundedLRU[tuple[str, str | None, bytes], Estimate]):
+    """Estimates by (query text, operation, the values of its `cost_variables`): a request
+    for a known document with known page sizes does not walk it again. Which variables count
+    is found once per query text."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(max_bytes)
+        self._variables: ByteBoundedLRU[str, tuple[str, ...]] = ByteBoundedLRU(max_bytes // 4)
+
+    def variables(
+        self, schema: GraphQLSchema, query: str, document: DocumentNode
+    ) -> tuple[str, ...]:
+        found = self._variables.get(query)
+        if found is None:
+            found = self._variables.put(
+                query, cost_variables(schema, document), len(query) + ESTIMATE_BYTES
+            )
+        return found
+
+
 class CostLimiter(SchemaExtension):
     def __init__(
         self,
         max_cost: int,
         max_response_bytes: int = 128 * 2**20,
         max_record_bytes: int = validation.MAX_RECORD_BYTES,
+        cache: EstimateCache | None = None,
     ) -> None:
         self.max_cost = max_cost
         self.max_response_bytes = max_response_bytes
         self.max_record_bytes = max_record_bytes
+        self.cache = cache
 
     def on_execute(self) -> Iterator[None]:
-        refusal = self._refusal()
+        refusal = self._refusal(self._estimate())
         if refusal is not None:
             self.execution_context.result = GraphQLExecutionResult(data=None, errors=[refusal])
         yield
 
-    def _refusal(self) -> GraphQLError | None:
+    def _estimate(self) -> Estimate | None:
         ctx = self.execution_context
-        if ctx.graphql_document is None:
+        document = ctx.graphql_document
+        if document is None:
             return None
+        schema = ctx.schema._schema
+        key = None
+        if self.cache is not None and ctx.query is not None:
+            variables = ctx.variables or {}
+            values = [
+                variables.get(name) for name in self.cache.variables(schema, ctx.query, document)
+            ]
+            key = (ctx.query, ctx.operation_name, orjson.dumps(values))
+            found = self.cache.get(key)
+            if found is not None:
+                return found
         context = ctx.context
         cost = estimate_cost(
-            ctx.schema._schema,
-            ctx.graphql_document,
+            schema,
+            document,
             ctx.operation_name,
             ctx.variables,
             max_record_bytes=self.max_record_bytes,
             walk=context.walk if isinstance(context, Context) else None,
         )
-        if cost is None:
+        if cost is not None and key is not None and self.cache is not None:
+            self.cache.put(key, cost, len(key[2]) + ESTIMATE_BYTES)
+        return cost
+
+    def _refusal(self, cost: Estimate | None) -> GraphQLError | None:
+        ctx = self.execution_context
+        if cost is None or ctx.graphql_document is None:
             return None
         operation = get_operation_ast(ctx.graphql_document, ctx.operation_name)
         assert operation is not None
