@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -246,3 +247,18 @@ def test_serve_refuses_a_cache_longer_than_a_second(seconds, monkeypatch):
     monkeypatch.setenv("RELATA_AUTH_CACHE_SECONDS", seconds)
     with pytest.raises(ValueError, match="at most 1"):
         create_app(Settings.from_env())
+
+
+def test_relata_serve_refuses_a_cache_longer_than_a_second(tmp_path: Path):
+    environment = {**os.environ, "RELATA_AUTH_CACHE_SECONDS": "2", "RELATA_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "RELATA_AUTH_CACHE_SECONDS must be above 0 and at most 1" in done.stderr
+    assert not (tmp_path / "pg").exists()  # refused before the embedded database started
