@@ -57,14 +57,25 @@ async def authenticate(
     (a bug): app/admission.py, the path every request takes, masks it as a logged 500.
 
     With `cache` (app/services/token_cache.py) an answer looked up less than its ttl (at most
-    1 s) ago is given without a statement, and concurrent lookups of one token are one. A
-    database the watchdog knows to be down, or a closed pool, is still 503 as without the cache."""
+    1 s) ago is given without a statement, and concurrent lookups of one token are one. The
+    answers stay those of the lookup: a database the watchdog knows to be down, or a closed pool,
+    is 503 at once, and when the pool has no free connection the token is looked up as without
+    the cache (waiting for one; 503 past the pool timeout)."""
     location_id = auth.token_location(token)
     digest = auth.hash_token(token)
     if cache is None:
         return await _lookup(db, location_id, digest)
     _available(db)
+    if _exhausted(db):
+        return await _lookup(db, location_id, digest)
     return await cache.get(digest, lambda: _lookup(db, location_id, digest))
+
+
+def _exhausted(db: Database) -> bool:
+    """Whether the pool has no connection free nor room to open one: rare, since requests never
+    hold the connections kept for token lookups (db/gate.py)."""
+    pool = db.pool
+    return bool(pool.get_idle_size() == 0 and pool.get_size() >= pool.get_max_size())
 
 
 def _available(db: Database) -> None:
