@@ -1,7 +1,9 @@
 """Admission: the one path every API request takes before it runs, GraphQL and REST alike.
 
-`admit` reads the bearer token, looks it up, takes one request from the token's rate limit and
-classifies every failure once, as an AppError that each surface renders in its own shape
+`admit` reads the bearer token, looks it up (or takes the answer of a lookup made less than
+RELATA_AUTH_CACHE_SECONDS ago, at most 1 s, from the app's TokenCache, `app.state.auth_cache`:
+app/services/token_cache.py), takes one request from the token's rate limit and classifies
+every failure once, as an AppError that each surface renders in its own shape
 (`app_error_response` in app/graphql/view.py for GraphQL, in app/rest/errors.py for REST), so
 status codes and messages are the same on both:
 
@@ -21,6 +23,7 @@ from starlette.requests import Request
 from app.auth import PRINCIPAL_SCOPE_KEY, Principal, bearer_token
 from app.errors import AppError, InternalError
 from app.ratelimit import TokenBucketLimiter, rate_limited
+from app.services.token_cache import TokenCache
 from app.services.tokens import authenticate
 from db import Database
 
@@ -32,9 +35,10 @@ async def admit(request: Request) -> Principal:
     raises the classified AppError when the request may not run."""
     token = bearer_token(request.headers.get("authorization"))
     db: Database = request.app.state.db
+    cache: TokenCache | None = getattr(request.app.state, "auth_cache", None)
     try:
         # Unauthenticated (401) or ServiceUnavailable (503: the database or the pool) ...
-        principal = await authenticate(db, token)
+        principal = await authenticate(db, token, cache=cache)
     except AppError:
         raise
     except Exception as exc:

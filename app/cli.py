@@ -160,8 +160,15 @@ def graphiql_link(graphql_url: str, token: str) -> str:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from app.services.token_cache import TokenCache
     from app.web import create_app
 
+    if settings.auth_cache_seconds != 0:
+        try:  # refused before anything starts (create_app builds the cache from the same values)
+            TokenCache(settings.auth_cache_seconds, settings.auth_cache_entries)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     host = args.host or settings.host
     port = args.port or settings.port
     if not settings.database_url:

@@ -41,6 +41,11 @@ class Settings:
     max_cost: int = 500_000
     # Objects and arrays nested in any JSON from outside (GraphQL bodies, variables, REST bodies).
     max_json_depth: int = 64
+    # Seconds a token's lookup is remembered (app/services/token_cache.py): at most 1, the bound
+    # on how long a revoked token may still be admitted; 0 turns the cache off.
+    auth_cache_seconds: float = 1.0
+    # Tokens it remembers as valid, and apart from them as refused (LRU).
+    auth_cache_entries: int = 10_000
     # Per-token token bucket, per process; a rate of 0 turns it off.
     rate_limit_per_second: float = 200.0
     rate_limit_burst: int = 2_000
@@ -106,6 +111,8 @@ class Settings:
             max_tokens=_int("RELATA_MAX_TOKENS", 5_000),
             max_cost=_int("RELATA_MAX_COST", 500_000),
             max_json_depth=_int("RELATA_MAX_JSON_DEPTH", 64),
+            auth_cache_seconds=_float("RELATA_AUTH_CACHE_SECONDS", 1.0),
+            auth_cache_entries=_int("RELATA_AUTH_CACHE_ENTRIES", 10_000),
             rate_limit_per_second=_float("RELATA_RATE_LIMIT_PER_SECOND", 200.0),
             rate_limit_burst=_int("RELATA_RATE_LIMIT_BURST", 2_000),
             pool_timeout=_float("RELATA_POOL_TIMEOUT", 5.0),

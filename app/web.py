@@ -34,6 +34,7 @@ from app.rest import routes as rest_routes
 from app.rest.errors import app_error_response as rest_error_response
 from app.rest.errors import error_response as rest_status_response
 from app.schema import build_schema
+from app.services.token_cache import TokenCache
 from db import Database, Watchdog, count_statements
 from db.migrate import apply_migrations
 
@@ -311,6 +312,12 @@ def create_app(
     app.state.rate_limiter = (
         TokenBucketLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         if settings.rate_limit_per_second > 0
+        else None
+    )
+    # One per app (never shared between apps): admission's token lookups, remembered <= 1 s.
+    app.state.auth_cache = (
+        TokenCache(settings.auth_cache_seconds, settings.auth_cache_entries)
+        if settings.auth_cache_seconds != 0
         else None
     )
     app.state.settings = settings

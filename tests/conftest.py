@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from app.config import Settings
+from app.services.token_cache import TokenCache
 from app.services.tokens import create_token
 from app.web import create_app
 from db import Database
@@ -45,7 +46,14 @@ async def db(pg_dsn: str) -> AsyncIterator[Database]:
 
 @pytest.fixture(scope="session")
 def app(db: Database):  # type: ignore[no-untyped-def]
-    return create_app(Settings(max_body_bytes=1_000_000), database=db)
+    app = create_app(Settings(max_body_bytes=1_000_000), database=db)
+    # Time stands still for this app's token cache (app/services/token_cache.py): a token's first
+    # request pays its lookup and no later one does, however busy the machine, so statement counts
+    # pinned through this app are exact. A revocation in this process still drops every answer at
+    # once; expiry (at most 1 s, what makes another process's revocation effective) is tested on
+    # apps of their own, with the real clock: tests/test_auth_cache.py, tests/test_token_cache.py.
+    app.state.auth_cache = TokenCache(clock=lambda: 0.0)
+    return app
 
 
 @pytest.fixture

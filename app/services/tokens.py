@@ -6,7 +6,8 @@ import asyncpg
 
 from app import auth
 from app.errors import UNAVAILABLE_MESSAGE, BadUserInput, ServiceUnavailable, Unauthenticated
-from db import Database, is_database_failure
+from app.services.token_cache import TokenCache, note_revocation
+from db import Database, DatabaseUnavailable, is_database_failure
 from db import locations as location_sql
 from db import tokens as sql
 
@@ -37,17 +38,61 @@ async def create_token(
 
 
 async def revoke_token(db: Database, token: str) -> bool:
+    """Revokes `token`; every TokenCache of this process forgets what it knew at once (other
+    processes' within their cache's ttl, at most 1 s)."""
     location_id = auth.token_location(token)
-    return await sql.revoke_token(db, location_id, auth.hash_token(token))
+    try:
+        return await sql.revoke_token(db, location_id, auth.hash_token(token))
+    finally:
+        # Even when the statement failed: it may have committed before the failure was seen.
+        note_revocation()
 
 
-async def authenticate(db: Database, token: str) -> auth.Principal:
+async def authenticate(
+    db: Database, token: str, *, cache: TokenCache | None = None
+) -> auth.Principal:
     """The token's principal. A token that is malformed, unknown or revoked is Unauthenticated
     (401); the database or the pool failing is ServiceUnavailable (503), so monitoring never
     sees an outage that a client can cause without a valid secret. Anything else propagates
-    (a bug): app/admission.py, the path every request takes, masks it as a logged 500."""
+    (a bug): app/admission.py, the path every request takes, masks it as a logged 500.
+
+    With `cache` (app/services/token_cache.py) an answer looked up less than its ttl (at most
+    1 s) ago is given without a statement, and concurrent lookups of one token are one. The
+    answers stay those of the lookup: a database the watchdog knows to be down, or a closed pool,
+    is 503 at once, and when the pool has no free connection the token is looked up as without
+    the cache (waiting for one; 503 past the pool timeout)."""
     location_id = auth.token_location(token)
     digest = auth.hash_token(token)
+    if cache is None:
+        return await _lookup(db, location_id, digest)
+    _available(db)
+    if _exhausted(db):
+        return await _lookup(db, location_id, digest)
+    return await cache.get(digest, lambda: _lookup(db, location_id, digest))
+
+
+def _exhausted(db: Database) -> bool:
+    """Whether the pool has no connection free nor room to open one: rare, since requests never
+    hold the connections kept for token lookups (db/gate.py)."""
+    pool = db.pool
+    return bool(pool.get_idle_size() == 0 and pool.get_size() >= pool.get_max_size())
+
+
+def _available(db: Database) -> None:
+    """503 when, without asking the database, it is known not to answer: what the lookup would
+    have said, kept on the cached path."""
+    try:
+        db.available()
+        if db.pool.is_closing():
+            raise DatabaseUnavailable("the pool is closed")
+    except Exception as exc:
+        if not is_database_failure(exc):
+            raise
+        log.warning("authentication failed: %s", exc.__class__.__name__)
+        raise ServiceUnavailable(UNAVAILABLE_MESSAGE) from exc
+
+
+async def _lookup(db: Database, location_id: str, digest: bytes) -> auth.Principal:
     try:
         row = await sql.find_active_token(db, location_id, digest)
     except asyncpg.DataError:
