@@ -113,6 +113,9 @@ class Mutation:
 
 
 class RelataSchema(strawberry.Schema):
+    # The pre-shaped path's plans (app/graphql/extensions/preshaped.py), per schema.
+    plans: PlanCache
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -150,6 +153,7 @@ def build_schema(
         types=[Contact, Company, Opportunity, CustomObjectRecord, Location, Event],
         extensions=[SelectionWalk, *(extensions or []), partial(PreShapedExecution, plans)],
     )
+    built.plans = plans
     # Every input default must be printable by graphql-js (GraphiQL, codegen): see the module.
     check_printable_defaults(built._schema)
     return built

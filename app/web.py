@@ -23,7 +23,8 @@ from app.admission import admit
 from app.auth import PRINCIPAL_SCOPE_KEY
 from app.config import Settings
 from app.errors import AppError, ErrorCode, PayloadTooLarge
-from app.graphql.extensions import OPERATION_SCOPE_KEY, hardening_extensions
+from app.graphql.extensions import OPERATION_SCOPE_KEY, cost_budget, hardening_extensions
+from app.graphql.extensions.preshaped import PreparedQueries
 from app.graphql.view import RelataGraphQL
 from app.graphql.view import app_error_response as graphql_error_response
 from app.graphql.websocket import view_options as live_options
@@ -258,8 +259,11 @@ def create_app(
             if owned is not None:
                 await owned.close()
 
+    budget = cost_budget(settings)
+    schema = build_schema(extensions=hardening_extensions(settings, budget))
     graphql_app = RelataGraphQL(
-        build_schema(extensions=hardening_extensions(settings)),
+        schema,
+        prepared=PreparedQueries(schema._schema, schema.plans, budget),
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
         max_json_depth=settings.max_json_depth,

@@ -68,3 +68,60 @@ async def test_mutations_and_unplannable_queries_run_ordinarily(client, tenant, 
     )
     assert r.headers["x-relata-execution"] == "standard"
     assert "errors" not in r.json()
+
+
+@pytest.fixture
+def pipeline_runs(monkeypatch):
+    """How many requests went through Strawberry's pipeline (schema.execute)."""
+    from strawberry.schema.schema import Schema
+
+    runs = []
+    original = Schema.execute
+
+    async def counting(self, *args, **kwargs):
+        runs.append(kwargs.get("operation_name"))
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Schema, "execute", counting)
+    return runs
+
+
+KNOWN = """query Known($id: ID!, $n: Int) { record(id: $id) { id
+  relations(first: $n) { edges { label node { id displayName } } } } }"""
+
+
+async def test_a_known_query_is_answered_before_the_pipeline(client, tenant, pipeline_runs):
+    contacts = await build_graph(tenant.admin)
+    pipeline_runs.clear()
+    first = await post(client, tenant.admin_token, KNOWN, {"id": contacts[0], "n": 2}, False)
+    assert len(pipeline_runs) == 1
+    again = await post(client, tenant.admin_token, KNOWN, {"id": contacts[1], "n": 3}, False)
+    assert len(pipeline_runs) == 1  # validated, planned and answered without it
+    assert again.headers["x-relata-execution"] == "pre-shaped"
+    for response, contact in ((first, contacts[0]), (again, contacts[1])):
+        slow = await post(
+            client,
+            tenant.admin_token,
+            KNOWN,
+            {"id": contact, "n": 2 if response is first else 3},
+            standard=True,
+        )
+        assert response.content == slow.content
+
+
+async def test_a_known_query_is_still_held_to_every_rule(client, tenant, pipeline_runs):
+    contacts = await build_graph(tenant.admin)
+    pipeline_runs.clear()
+    query = KNOWN.replace("Known", "KnownRules")
+    await post(client, tenant.admin_token, query, {"id": contacts[0], "n": 2}, False)
+    # Over the cost budget with these variables: refused as the pipeline refuses it.
+    over = await post(client, tenant.admin_token, query, {"id": contacts[0], "n": 10**6}, False)
+    assert over.json()["errors"][0]["extensions"]["limit"] == "cost"
+    # Variables that do not coerce, a missing record: the pipeline's own errors.
+    bad = await post(client, tenant.admin_token, query, {"id": contacts[0], "n": "x"}, False)
+    assert bad.status_code == 200 and "errors" in bad.json()
+    missing = await post(client, tenant.admin_token, query, {"id": "rec_" + "0" * 32}, False)
+    assert missing.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert len(pipeline_runs) == 4
+    for response in (over, bad, missing):
+        assert response.headers["x-relata-execution"] == "standard"

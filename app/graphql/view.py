@@ -22,6 +22,7 @@ from app.errors import AppError, ErrorCode
 from app.graphql import media
 from app.graphql.context import Context
 from app.graphql.errors import format_error
+from app.graphql.extensions.preshaped import PreparedQueries
 from app.graphql.persisted import PROTOCOL_CODES, PersistedQueries, PersistedQueryError
 from app.graphql.websocket import RelataTransportWS
 
@@ -41,11 +42,13 @@ class RelataGraphQL(GraphQL[Context, None]):
         *args: Any,
         max_json_depth: int = validation.MAX_JSON_DEPTH,
         apq_cache_bytes: int = 4 * 2**20,
+        prepared: PreparedQueries | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.max_json_depth = max_json_depth
         self.persisted = PersistedQueries(apq_cache_bytes)
+        self.prepared = prepared
 
     def _get_stream_transport_from_headers(self, headers: Any) -> Any:
         """GraphQL over SSE only for a client that prefers it: `text/event-stream` listed before
@@ -75,7 +78,8 @@ class RelataGraphQL(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        """Automatic persisted queries (app/graphql/persisted.py) around Strawberry's run."""
+        """Automatic persisted queries (app/graphql/persisted.py) around Strawberry's run, and
+        known queries answered before it (app/graphql/extensions/preshaped.py)."""
         try:
             resolved = self.persisted.resolve(
                 context.principal.location_id, request_data.query, request_data.extensions
@@ -85,9 +89,15 @@ class RelataGraphQL(GraphQL[Context, None]):
             return ExecutionResult(data=None, errors=[error])
         if resolved.query is not request_data.query:
             request_data = dataclasses.replace(request_data, query=resolved.query)
-        result = await super().execute_single(
-            request, request_adapter, sub_response, context, root_value, request_data
-        )
+        result = None
+        if self.prepared is not None:
+            result = await self.prepared.answer(
+                context, request_data.query, request_data.operation_name, request_data.variables
+            )
+        if result is None:
+            result = await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
         if (
             resolved.store_as is not None
             and resolved.query is not None

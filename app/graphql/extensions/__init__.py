@@ -14,7 +14,7 @@ from strawberry.extensions import DisableIntrospection
 
 from app.config import Settings
 from app.graphql.extensions.aliases import AliasLimiter
-from app.graphql.extensions.cost import CostLimiter, EstimateCache, estimate_cost
+from app.graphql.extensions.cost import CostBudget, CostLimiter, EstimateCache, estimate_cost
 from app.graphql.extensions.depth import DepthLimiter
 from app.graphql.extensions.document_cache import DocumentCache
 from app.graphql.extensions.literals import LiteralValues
@@ -24,7 +24,19 @@ from app.graphql.extensions.streams import StreamRefusals
 from app.graphql.extensions.tokens import TokenLimiter
 
 
-def hardening_extensions(settings: Settings) -> list[Callable[[], Any]]:
+def cost_budget(settings: Settings) -> CostBudget:
+    """The cost budget of an app: its limits, and the estimates it has made."""
+    return CostBudget(
+        max_cost=settings.max_cost,
+        max_response_bytes=settings.max_response_bytes,
+        max_record_bytes=settings.max_record_bytes,
+        cache=EstimateCache(settings.document_cache_bytes // 8),
+    )
+
+
+def hardening_extensions(
+    settings: Settings, budget: CostBudget | None = None
+) -> list[Callable[[], Any]]:
     extensions: list[Callable[[], Any]] = [
         OperationLog,
         partial(TokenLimiter, max_token_count=settings.max_tokens),
@@ -39,13 +51,7 @@ def hardening_extensions(settings: Settings) -> list[Callable[[], Any]]:
         partial(AliasLimiter, max_alias_count=settings.max_aliases),
         # String and number literals pass the same edge checks as variables (app/validation.py).
         LiteralValues,
-        partial(
-            CostLimiter,
-            max_cost=settings.max_cost,
-            max_response_bytes=settings.max_response_bytes,
-            max_record_bytes=settings.max_record_bytes,
-            cache=EstimateCache(settings.document_cache_bytes // 8),
-        ),
+        partial(CostLimiter, budget or cost_budget(settings)),
         # A mutation whose selection the token may not read is refused before it changes anything.
         MutationReadScopes,
         # Last: the refusals above, raised for subscriptions (which would otherwise run).
@@ -59,6 +65,7 @@ def hardening_extensions(settings: Settings) -> list[Callable[[], Any]]:
 __all__ = [
     "OPERATION_SCOPE_KEY",
     "AliasLimiter",
+    "CostBudget",
     "CostLimiter",
     "DepthLimiter",
     "DocumentCache",
@@ -67,6 +74,7 @@ __all__ = [
     "OperationLog",
     "StreamRefusals",
     "TokenLimiter",
+    "cost_budget",
     "estimate_cost",
     "hardening_extensions",
 ]

@@ -274,59 +274,30 @@ class EstimateCache(ByteBoundedLRU[tuple[str, str | None, bytes], Estimate]):
         return found
 
 
-class CostLimiter(SchemaExtension):
-    def __init__(
+@dataclass(frozen=True)
+class CostBudget:
+    """The budgets an operation is held to, and the estimates already made (per app)."""
+
+    max_cost: int
+    max_response_bytes: int = 128 * 2**20
+    max_record_bytes: int = validation.MAX_RECORD_BYTES
+    cache: EstimateCache | None = None
+
+    def refusal(
         self,
-        max_cost: int,
-        max_response_bytes: int = 128 * 2**20,
-        max_record_bytes: int = validation.MAX_RECORD_BYTES,
-        cache: EstimateCache | None = None,
-    ) -> None:
-        self.max_cost = max_cost
-        self.max_response_bytes = max_response_bytes
-        self.max_record_bytes = max_record_bytes
-        self.cache = cache
-
-    def on_execute(self) -> Iterator[None]:
-        refusal = self._refusal(self._estimate())
-        if refusal is not None:
-            self.execution_context.result = GraphQLExecutionResult(data=None, errors=[refusal])
-        yield
-
-    def _estimate(self) -> Estimate | None:
-        ctx = self.execution_context
-        document = ctx.graphql_document
-        if document is None:
+        schema: GraphQLSchema,
+        query: str | None,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+        walk: OperationWalk | None,
+    ) -> GraphQLError | None:
+        """The error refusing the operation before it runs, or None when it is within both
+        budgets (or cannot be estimated: execution then refuses it with its own message)."""
+        cost = self._estimate(schema, query, document, operation_name, variables, walk)
+        if cost is None:
             return None
-        schema = ctx.schema._schema
-        key = None
-        if self.cache is not None and ctx.query is not None:
-            variables = ctx.variables or {}
-            values = [
-                variables.get(name) for name in self.cache.variables(schema, ctx.query, document)
-            ]
-            key = (ctx.query, ctx.operation_name, orjson.dumps(values))
-            found = self.cache.get(key)
-            if found is not None:
-                return found
-        context = ctx.context
-        cost = estimate_cost(
-            schema,
-            document,
-            ctx.operation_name,
-            ctx.variables,
-            max_record_bytes=self.max_record_bytes,
-            walk=context.walk if isinstance(context, Context) else None,
-        )
-        if cost is not None and key is not None and self.cache is not None:
-            self.cache.put(key, cost, len(key[2]) + ESTIMATE_BYTES)
-        return cost
-
-    def _refusal(self, cost: Estimate | None) -> GraphQLError | None:
-        ctx = self.execution_context
-        if cost is None or ctx.graphql_document is None:
-            return None
-        operation = get_operation_ast(ctx.graphql_document, ctx.operation_name)
+        operation = get_operation_ast(document, operation_name)
         assert operation is not None
         label = operation.name.value if operation.name else "anonymous operation"
         if cost.items > self.max_cost:
@@ -358,3 +329,53 @@ class CostLimiter(SchemaExtension):
                 },
             )
         return None
+
+    def _estimate(
+        self,
+        schema: GraphQLSchema,
+        query: str | None,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+        walk: OperationWalk | None,
+    ) -> Estimate | None:
+        key = None
+        if self.cache is not None and query is not None:
+            given = variables or {}
+            names = self.cache.variables(schema, query, document)
+            key = (query, operation_name, orjson.dumps([given.get(name) for name in names]))
+            found = self.cache.get(key)
+            if found is not None:
+                return found
+        cost = estimate_cost(
+            schema,
+            document,
+            operation_name,
+            variables,
+            max_record_bytes=self.max_record_bytes,
+            walk=walk,
+        )
+        if cost is not None and key is not None and self.cache is not None:
+            self.cache.put(key, cost, len(key[2]) + ESTIMATE_BYTES)
+        return cost
+
+
+class CostLimiter(SchemaExtension):
+    def __init__(self, budget: CostBudget) -> None:
+        self.budget = budget
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if ctx.graphql_document is not None:
+            context = ctx.context
+            refusal = self.budget.refusal(
+                ctx.schema._schema,
+                ctx.query,
+                ctx.graphql_document,
+                ctx.operation_name,
+                ctx.variables,
+                context.walk if isinstance(context, Context) else None,
+            )
+            if refusal is not None:
+                ctx.result = GraphQLExecutionResult(data=None, errors=[refusal])
+        yield
