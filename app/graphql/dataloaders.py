@@ -18,7 +18,8 @@ from app.services import associations as association_service
 from app.services import events as event_service
 from app.services import records as record_service
 from app.services import relations as relation_service
-from app.services.relations import RelatedQuery
+from app.services import traversal
+from app.services.traversal import RelatedQuery
 from db import Database
 
 
@@ -97,7 +98,7 @@ class RelatedPageLoader(PerParentPageLoader[RelatedQuery]):
     """A level of traversal costs one statement however many parents it has."""
 
     async def pages_of(self, parents: list[uuid.UUID], q: RelatedQuery) -> dict[uuid.UUID, Page]:
-        return await relation_service.related_pages(self.db, self.principal, parents, q)
+        return await traversal.related_pages(self.db, self.principal, parents, q)
 
 
 @dataclass(frozen=True)

@@ -45,8 +45,8 @@ from app.graphql.context import Context
 from app.graphql.walker import Walker, field_definition
 from app.models import Page, RecordModel
 from app.services import records as record_service
-from app.services import relations as relation_service
-from app.services.relations import RelatedQuery
+from app.services import traversal
+from app.services.traversal import RelatedQuery
 
 RECORD = "Record"
 STANDARD_EXECUTION_HEADER = "x-relata-execution"
@@ -358,7 +358,7 @@ class Shaper:
             # Every record type selects the same `relations`: the record and its page are one
             # statement.
             (plan,) = relations.values()
-            model, page = await relation_service.record_with_related_rows(
+            model, page = await traversal.record_with_related_rows(
                 self.ctx.db, self.ctx.principal, args["id"], self._related_query(plan)
             )
             row = _model_row(model)
@@ -395,7 +395,7 @@ class Shaper:
 
     def _related_query(self, p: FieldPlan) -> RelatedQuery:
         args = self._arguments(p)
-        query = relation_service.related_query(
+        query = traversal.related_query(
             first=args.get("first"),
             after=args.get("after"),
             last=args.get("last"),
@@ -415,7 +415,7 @@ class Shaper:
                 if p.name == "relations":
                     groups.setdefault(id(p), (p, []))[1].append(r["r_id"])
         for plan, parents in groups.values():
-            pages = await relation_service.related_rows(
+            pages = await traversal.related_rows(
                 self.ctx.db,
                 self.ctx.principal,
                 list(dict.fromkeys(parents)),
@@ -479,7 +479,7 @@ class Shaper:
             elif name == "cursor":
                 out[p.key] = _serialized(p, cursor)
             elif name == "label":
-                out[p.key] = _serialized(p, relation_service.edge_label(r))
+                out[p.key] = _serialized(p, traversal.edge_label(r))
             elif name == "relation":
                 out[p.key] = _entity(r, p.child("Relation"), "Relation")
             elif name == "association":

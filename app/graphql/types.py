@@ -28,7 +28,7 @@ from app.models import (
     RelatedEdge,
     RelationModel,
 )
-from app.services import relations as relation_service
+from app.services import traversal
 from app.services.associations import association_not_found
 from app.services.records import record_not_found
 
@@ -125,7 +125,7 @@ class Record(Node):
         ctx = info.context
         require_read(ctx.principal, ids.Kind.RELATION)
         first, last = page_args(info, first, last)
-        q = relation_service.related_query(
+        q = traversal.related_query(
             first=first,
             after=after,
             last=last,
