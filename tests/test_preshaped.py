@@ -125,3 +125,13 @@ async def test_a_known_query_is_still_held_to_every_rule(client, tenant, pipelin
     assert len(pipeline_runs) == 4
     for response in (over, bad, missing):
         assert response.headers["x-relata-execution"] == "standard"
+
+
+async def test_a_known_query_with_a_malformed_request_is_refused_as_before(client, tenant):
+    contacts = await build_graph(tenant.admin)
+    headers = {"authorization": f"Bearer {tenant.admin_token}"}
+    body = {"query": KNOWN, "variables": {"id": contacts[0]}}
+    assert (await client.post("/graphql", json=body, headers=headers)).status_code == 200
+    for odd in ({"operationName": {}}, {"operationName": ["Known"]}, {"variables": [1]}):
+        r = await client.post("/graphql", json={**body, **odd}, headers=headers)
+        assert r.status_code == 400, (odd, r.text)

@@ -175,7 +175,13 @@ class PreparedQueries:
         operation_name: str | None,
         variables: dict[str, Any] | None,
     ) -> ExecutionResult | None:
-        document = None if query is None else self.plans.prepared(query, operation_name)
+        if (
+            not isinstance(query, str)
+            or not isinstance(operation_name, str | None)
+            or not isinstance(variables, dict | None)
+        ):
+            return None  # Strawberry's own checks refuse it, in its words
+        document = self.plans.prepared(query, operation_name)
         if document is None or _standard_requested(context):
             return None
         walk = operation_walk(self.schema, document, operation_name, variables)
