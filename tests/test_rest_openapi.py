@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from app.config import Settings
-from app.rest import ROUTES, routes
+from app.rest import ROUTES, doc, routes
 from app.rest.base import Call
 from app.rest.openapi import OPENAPI, documented_paths, schemas
 from app.web import create_app
@@ -66,6 +66,21 @@ async def test_openapi_is_generated_from_the_models_and_the_table(client):
         # The query parameters described are the ones served (others are refused).
         query = {p["name"] for p in item["parameters"] if p.get("in") == "query"}
         assert query | {"locationId"} == op.query_names, (op.method, op.path)
+
+
+def test_docs_rest_md_is_generated_and_names_only_served_routes():
+    assert doc.main(["--check"]) == 0, "docs/rest.md is stale: run python -m app.rest.doc"
+    # A doc path may name its parameters differently, or fill them in: match it as Starlette does.
+    served = [(r.methods or set(), r.path_regex) for r in routes()]
+    named = [
+        (line, method, path)
+        for line in doc.DOC.read_text(encoding="utf-8").splitlines()
+        for method, path in re.findall(r"`(GET|POST|PUT|DELETE) (/[^`?\[ ]*)", line)
+    ]
+    assert len(named) > len(ROUTES)
+    for line, method, path in named:
+        if "not served" not in line:
+            assert any(method in m and p.match(path) for m, p in served), line
 
 
 def test_starlette_serves_the_table_and_nothing_else():
