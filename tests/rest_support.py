@@ -1,12 +1,50 @@
-"""A REST caller for the tests: one token, HighLevel's headers on every request."""
+"""A REST caller for the tests: one token, HighLevel's headers on every request, and every
+answer checked against the shape the route table declares for it (app/rest/table.py): a
+success is its route's `answer` (no undeclared key: the shapes are closed) with its status, an
+error is `Error`."""
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from typing import Any
 
 import httpx
+from pydantic import TypeAdapter
+from starlette.routing import compile_path
+
+from app.rest import ROUTES
+from app.rest.operation import Operation
+from app.rest.shapes import Error
 
 VERSION = "2021-07-28"
+
+
+@cache
+def _patterns() -> list[tuple[str, re.Pattern[str], Operation[Any, Any]]]:
+    out = []
+    for op in ROUTES:
+        twin = op.path.rstrip("/") if op.path.endswith("/") else op.path + "/"
+        out.extend((op.method, compile_path(p)[0], op) for p in (op.path, twin))
+    return out
+
+
+@cache
+def _adapter(shape: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(shape)
+
+
+def check_answer(method: str, path: str, r: httpx.Response) -> None:
+    """`r` is what the table says `method path` answers (nothing is checked for a path the
+    table does not serve, such as /openapi.json)."""
+    op = next((op for m, pattern, op in _patterns() if m == method and pattern.match(path)), None)
+    if op is None or not r.headers.get("content-type", "").startswith("application/json"):
+        return
+    if r.status_code < 400:
+        assert r.status_code == op.status, (method, path, r.status_code, op.status)
+        _adapter(op.answer).validate_python(r.json())
+    else:
+        _adapter(Error).validate_python(r.json())
 
 
 class Rest:
@@ -29,7 +67,7 @@ class Rest:
         headers: dict[str, str] | None = None,
         content: bytes | None = None,
     ) -> httpx.Response:
-        return await self.client.request(
+        r = await self.client.request(
             method,
             path,
             json=json,
@@ -37,6 +75,8 @@ class Rest:
             content=content,
             headers={**self.headers(), **(headers or {})},
         )
+        check_answer(method, r.request.url.path, r)
+        return r
 
     async def get(self, path: str, **kw: Any) -> httpx.Response:
         return await self.call("GET", path, **kw)

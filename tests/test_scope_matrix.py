@@ -1039,7 +1039,7 @@ def test_every_root_field_and_entity_field_has_a_row():
 
 
 def test_every_rest_route_has_a_row():
-    routes = {f"{method} {path}" for method, path, _ in ROUTES}
+    routes = {f"{op.method} {op.path}" for op in ROUTES}
     assert {row.covers for row in REST_ROWS} == routes
     assert {row.covers for row in REST_ROWS if row.probe == "status"} == routes
 

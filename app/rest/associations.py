@@ -3,123 +3,86 @@ operations under `/objects-association` (the shapes of HighLevel's setup guide).
 
 from __future__ import annotations
 
-from typing import Any
-
-from starlette.responses import Response
-
-from app.errors import BadUserInput
-from app.rest.base import Body, Call, accepts, json_response
+from app.rest.base import Call
+from app.rest.bodies import AssociationCreate, AssociationUpdate
 from app.rest.serializers import association_json
+from app.rest.shapes import (
+    Association,
+    AssociationDeleted,
+    AssociationList,
+    WrappedAssociation,
+)
 from app.services import associations as service
 
-# HighLevel's per-direction cardinality words, as limits (the ceiling is 1000).
-_DIRECTION_LIMITS = {"ONE": 1, "MANY": service.MAX_LIMIT}
-_IMMUTABLE = (
-    "key",
-    "firstObjectKey",
-    "secondObjectKey",
-    "associationType",
-    "cardinality",
-    "firstToSecondLimit",
-    "secondToFirstLimit",
-    "firstObjectToSecondObjectCardinality",
-    "secondObjectToFirstObjectCardinality",
-)
 
-
-def _direction_limit(body: Body, limit_name: str, word_name: str) -> Any:
-    if body.get(limit_name) is not None or body.get(word_name) is None:
-        return body.get(limit_name)
-    word = body.get(word_name)
-    if not isinstance(word, str) or word.strip().upper() not in _DIRECTION_LIMITS:
-        raise BadUserInput(f"{word_name} must be ONE or MANY", field=word_name)
-    return _DIRECTION_LIMITS[word.strip().upper()]
-
-
-async def _create(call: Call) -> dict[str, Any]:
-    body = await call.body()
-    call.check_location(body)
+async def create(call: Call[AssociationCreate]) -> Association:
+    body = call.body
     first_label, second_label = await service.default_labels(
         call.db,
         call.principal,
-        first_object_key=body.get("firstObjectKey"),
-        second_object_key=body.get("secondObjectKey"),
-        first_object_label=body.get("firstObjectLabel"),
-        second_object_label=body.get("secondObjectLabel"),
+        first_object_key=body.firstObjectKey,
+        second_object_key=body.secondObjectKey,
+        first_object_label=body.firstObjectLabel,
+        second_object_label=body.secondObjectLabel,
     )
+    first_to_second, second_to_first = body.limits()
     created = await service.create_association(
         call.db,
         call.principal,
-        key=body.get("key"),
-        first_object_key=body.get("firstObjectKey"),
-        second_object_key=body.get("secondObjectKey"),
+        key=body.key,
+        first_object_key=body.firstObjectKey,
+        second_object_key=body.secondObjectKey,
         first_object_label=first_label,
         second_object_label=second_label,
-        cardinality=body.get("cardinality"),
-        first_to_second_limit=_direction_limit(
-            body, "firstToSecondLimit", "firstObjectToSecondObjectCardinality"
-        ),
-        second_to_first_limit=_direction_limit(
-            body, "secondToFirstLimit", "secondObjectToFirstObjectCardinality"
-        ),
-        description=body.get("description"),
+        cardinality=body.cardinality,
+        first_to_second_limit=first_to_second,
+        second_to_first_limit=second_to_first,
+        description=body.description,
     )
     return association_json(created)
 
 
-async def _list(call: Call) -> dict[str, Any]:
-    call.check_location()
+async def list_all(call: Call[None]) -> AssociationList:
     items, total = await service.list_associations_page(
         call.db, call.principal, skip=call.query_int("skip"), limit=call.query_int("limit")
     )
     return {"associations": [association_json(a) for a in items], "total": total}
 
 
-async def _get(call: Call) -> dict[str, Any]:
-    call.check_location()
+async def get(call: Call[None]) -> Association:
     found = await service.get_association(call.db, call.principal, call.path("associationId"))
     return association_json(found)
 
 
-async def _by_key(call: Call) -> dict[str, Any]:
-    call.check_location()
+async def get_by_key(call: Call[None]) -> Association:
     found = await service.get_association_by_key(call.db, call.principal, call.path("key"))
     return association_json(found)
 
 
-async def _by_object(call: Call) -> dict[str, Any]:
-    call.check_location()
+async def list_by_object(call: Call[None]) -> AssociationList:
     items = await service.list_associations(call.db, call.principal, call.path("objectKey"))
     return {"associations": [association_json(a) for a in items], "total": len(items)}
 
 
-async def _update(call: Call) -> dict[str, Any]:
-    body = await call.body()
-    call.check_location(body)
-    for name in _IMMUTABLE:
-        if name in body:
-            raise BadUserInput(
-                f"{name} cannot be changed: only firstObjectLabel, secondObjectLabel and"
-                " description can",
-                field=name,
-            )
-    changes = {
-        field: body.get(name)
-        for name, field in (
-            ("firstObjectLabel", "first_object_label"),
-            ("secondObjectLabel", "second_object_label"),
-            ("description", "description"),
-        )
-        if name in body
-    }
+async def update(call: Call[AssociationUpdate]) -> Association:
+    changes = call.body.given("firstObjectLabel", "secondObjectLabel", "description")
     updated = await service.update_association(
-        call.db, call.principal, call.path("associationId"), **changes
+        call.db,
+        call.principal,
+        call.path("associationId"),
+        **{_SERVICE_NAMES[name]: value for name, value in changes.items()},
     )
     return association_json(updated)
 
 
-async def _delete(call: Call) -> dict[str, Any]:
-    call.check_location()
+_SERVICE_NAMES = {
+    "firstObjectLabel": "first_object_label",
+    "secondObjectLabel": "second_object_label",
+    "description": "description",
+}
+
+
+async def delete(call: Call[None]) -> AssociationDeleted:
     association_id = call.path("associationId")
     # HighLevel's API (and its SDKs) delete an association with its relations; `cascade=false`
     # asks for the guard instead (409 while relations use it). GraphQL keeps an explicit
@@ -134,53 +97,20 @@ async def _delete(call: Call) -> dict[str, Any]:
     return {"deleted": True, "id": association_id, "message": message, "relationsDeleted": removed}
 
 
-# /associations/...: the association itself is the body.
-
-
-async def create(call: Call) -> Response:
-    return json_response(await _create(call), 201)
-
-
-@accepts("skip", "limit")
-async def list_all(call: Call) -> Response:
-    return json_response(await _list(call))
-
-
-async def get(call: Call) -> Response:
-    return json_response(await _get(call))
-
-
-async def get_by_key(call: Call) -> Response:
-    return json_response(await _by_key(call))
-
-
-async def list_by_object(call: Call) -> Response:
-    return json_response(await _by_object(call))
-
-
-async def update(call: Call) -> Response:
-    return json_response(await _update(call))
-
-
-@accepts("cascade")
-async def delete(call: Call) -> Response:
-    return json_response(await _delete(call))
-
-
 # /objects-association...: one association is wrapped as {"association": {...}}.
 
 
-async def oa_create(call: Call) -> Response:
-    return json_response({"association": await _create(call)}, 201)
+async def oa_create(call: Call[AssociationCreate]) -> WrappedAssociation:
+    return {"association": await create(call)}
 
 
-async def oa_get(call: Call) -> Response:
-    return json_response({"association": await _get(call)})
+async def oa_get(call: Call[None]) -> WrappedAssociation:
+    return {"association": await get(call)}
 
 
-async def oa_get_by_key(call: Call) -> Response:
-    return json_response({"association": await _by_key(call)})
+async def oa_get_by_key(call: Call[None]) -> WrappedAssociation:
+    return {"association": await get_by_key(call)}
 
 
-async def oa_update(call: Call) -> Response:
-    return json_response({"association": await _update(call)})
+async def oa_update(call: Call[AssociationUpdate]) -> WrappedAssociation:
+    return {"association": await update(call)}

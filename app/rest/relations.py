@@ -2,70 +2,49 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from starlette.responses import Response
+from typing import cast
 
 from app.access import can_read
-from app.errors import BadUserInput
+from app.auth import Principal
 from app.ids import Kind
-from app.rest.base import Body, Call, accepts, json_response
+from app.rest.base import Call
+from app.rest.bodies import RelationBulk, RelationCreate
 from app.rest.serializers import relation_json
+from app.rest.shapes import Deleted, Event, EventPage, Relation, RelationBulkResult, RelationList
 from app.services import events as event_service
 from app.services import relations as service
 
 
-def _relation_input(body: Body) -> service.RelationInput:
+def _relation_input(body: RelationCreate) -> service.RelationInput:
     return service.RelationInput(
-        association_id=body.required_str("associationId"),
-        first_record_id=body.required_str("firstRecordId"),
-        second_record_id=body.required_str("secondRecordId"),
+        association_id=body.associationId,
+        first_record_id=body.firstRecordId,
+        second_record_id=body.secondRecordId,
     )
 
 
-def _relations_json(call: Call, linked: list[service.Linked]) -> list[dict[str, Any]]:
+def _relations_json(principal: Principal, linked: list[service.Linked]) -> list[Relation]:
     """Each relation; its association's fields only for a token that may read associations."""
-    shown = can_read(call.principal, Kind.ASSOCIATION)
+    shown = can_read(principal, Kind.ASSOCIATION)
     return [relation_json(x.relation, x.association if shown else None) for x in linked]
 
 
-async def create(call: Call) -> Response:
-    body = await call.body()
-    call.check_location(body)
-    linked = await service.create_linked(call.db, call.principal, [_relation_input(body)])
-    return json_response(_relations_json(call, linked)[0], 201)
+async def create(call: Call[RelationCreate]) -> Relation:
+    linked = await service.create_linked(call.db, call.principal, [_relation_input(call.body)])
+    return _relations_json(call.principal, linked)[0]
 
 
-def _remove_id(item: Any, index: int) -> str:
-    """A relation to remove: its id, or an object carrying it as `id` or `relationId`."""
-    if isinstance(item, dict):
-        item = item.get("id", item.get("relationId"))
-    if not isinstance(item, str) or not item.strip():
-        raise BadUserInput(
-            f"remove[{index}] must be a relation id (or an object with its id)",
-            field=f"remove[{index}]",
-        )
-    return item
-
-
-async def bulk(call: Call) -> Response:
-    body = await call.body()
-    call.check_location(body)
-    add: list[service.RelationInput] = []
-    for i, item in enumerate(body.optional_list("add")):
-        if not isinstance(item, dict):
-            raise BadUserInput(f"add[{i}] must be a JSON object", field=f"add[{i}]")
-        add.append(_relation_input(Body(item, f"add[{i}].")))
-    remove = [_remove_id(item, i) for i, item in enumerate(body.optional_list("remove"))]
+async def bulk(call: Call[RelationBulk]) -> RelationBulkResult:
     created, removed = await service.apply_relation_changes(
-        call.db, call.principal, add=add, remove=remove
+        call.db,
+        call.principal,
+        add=[_relation_input(item) for item in call.body.add or ()],
+        remove=list(call.body.remove or ()),
     )
-    return json_response({"added": _relations_json(call, created), "removed": removed})
+    return {"added": _relations_json(call.principal, created), "removed": removed}
 
 
-@accepts("skip", "limit", "associationIds")
-async def list_for_record(call: Call) -> Response:
-    call.check_location()
+async def list_for_record(call: Call[None]) -> RelationList:
     linked, total = await service.list_record_relations(
         call.db,
         call.principal,
@@ -74,21 +53,18 @@ async def list_for_record(call: Call) -> Response:
         limit=call.query_int("limit"),
         association_ids=call.query_list("associationIds"),
     )
-    return json_response({"relations": _relations_json(call, linked), "total": total})
+    return {"relations": _relations_json(call.principal, linked), "total": total}
 
 
-async def delete(call: Call) -> Response:
-    call.check_location()
+async def delete(call: Call[None]) -> Deleted:
     relation_id = call.path("relationId")
     await service.delete_relations(call.db, call.principal, [relation_id])
-    return json_response({"deleted": True, "id": relation_id, "message": "Relation deleted"})
+    return {"deleted": True, "id": relation_id, "message": "Relation deleted"}
 
 
-@accepts("after", "limit", "types")
-async def history(call: Call) -> Response:
+async def history(call: Call[None]) -> EventPage:
     """A record's changes, oldest first, as Record.history has them; a deleted record's history
     stays readable. Page on with `after` = the last event's position (`nextCursor`)."""
-    call.check_location()
     page = await event_service.record_history(
         call.db,
         call.principal,
@@ -97,11 +73,10 @@ async def history(call: Call) -> Response:
         after=call.query("after"),
         types=call.query_list("types"),
     )
-    events = [e.payload() for e in page.items]
-    return json_response(
-        {
-            "events": events,
-            "hasMore": page.has_next,
-            "nextCursor": events[-1]["position"] if events else call.query("after"),
-        }
-    )
+    # The payload GraphQL and webhooks show too (app.models); tests check it against Event.
+    events = [cast(Event, e.payload()) for e in page.items]
+    return {
+        "events": events,
+        "hasMore": page.has_next,
+        "nextCursor": events[-1]["position"] if events else call.query("after"),
+    }

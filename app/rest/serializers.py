@@ -1,11 +1,11 @@
-"""Models as HighLevel-shaped JSON. Ids are the same opaque strings GraphQL serves."""
+"""Models as HighLevel-shaped JSON, built as the shapes of app/rest/shapes.py. Ids are the same
+opaque strings GraphQL serves."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from app import ids
 from app.models import AssociationModel, ObjectSchemaModel, RecordModel, RelationModel
+from app.rest.shapes import Association, Object, Record, Relation
 
 
 def direction(limit: int) -> str:
@@ -13,7 +13,7 @@ def direction(limit: int) -> str:
     return "ONE" if limit == 1 else "MANY"
 
 
-def association_json(a: AssociationModel) -> dict[str, Any]:
+def association_json(a: AssociationModel) -> Association:
     return {
         "id": a.id,
         "locationId": a.location_id,
@@ -36,26 +36,25 @@ def association_json(a: AssociationModel) -> dict[str, Any]:
     }
 
 
-def relation_json(r: RelationModel, a: AssociationModel | None) -> dict[str, Any]:
+def relation_json(r: RelationModel, a: AssociationModel | None) -> Relation:
     """The relation; with its association's fields (key, object keys) only when `a` is given,
     that is when the caller may read associations (SECURITY.md, "Scopes")."""
-    out: dict[str, Any] = {
+    out: Relation = {
         "id": r.id,
         "associationId": ids.encode(ids.Kind.ASSOCIATION, r.association_id),
+        "firstRecordId": ids.encode(ids.Kind.RECORD, r.first_record_id),
+        "secondRecordId": ids.encode(ids.Kind.RECORD, r.second_record_id),
+        "locationId": r.location_id,
+        "createdAt": r.created_at,
     }
     if a is not None:
         out["associationKey"] = a.key
         out["firstObjectKey"] = a.first_object_key
-    out["firstRecordId"] = ids.encode(ids.Kind.RECORD, r.first_record_id)
-    if a is not None:
         out["secondObjectKey"] = a.second_object_key
-    out["secondRecordId"] = ids.encode(ids.Kind.RECORD, r.second_record_id)
-    out["locationId"] = r.location_id
-    out["createdAt"] = r.created_at
     return out
 
 
-def object_json(o: ObjectSchemaModel, location_id: str) -> dict[str, Any]:
+def object_json(o: ObjectSchemaModel, location_id: str) -> Object:
     return {
         "id": o.id,
         "key": o.key,
@@ -72,7 +71,7 @@ def object_json(o: ObjectSchemaModel, location_id: str) -> dict[str, Any]:
     }
 
 
-def record_json(r: RecordModel, location_id: str) -> dict[str, Any]:
+def record_json(r: RecordModel, location_id: str) -> Record:
     return {
         "id": r.id,
         "objectKey": r.object_key,

@@ -6,18 +6,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import Response
-
-from app.errors import BadUserInput
 from app.models import webhook_event_name
-from app.rest.base import Body, Call, accepts, json_response
+from app.rest.base import Call
+from app.rest.bodies import WebhookCreate, WebhookUpdate
+from app.rest.shapes import (
+    Deleted,
+    DeliveryPage,
+    Webhook,
+    WebhookCreated,
+    WebhookDelivery,
+    WebhookList,
+    WrappedDelivery,
+    WrappedWebhook,
+)
 from app.services import webhooks as service
 from app.webhooks.models import DeliveryModel, WebhookModel
 
-_UNCHANGEABLE = ("objectKey", "secret", "id")
 
-
-def webhook_json(w: WebhookModel) -> dict[str, Any]:
+def webhook_json(w: WebhookModel) -> Webhook:
     return {
         "id": w.id,
         "locationId": w.location_id,
@@ -33,7 +39,7 @@ def webhook_json(w: WebhookModel) -> dict[str, Any]:
     }
 
 
-def delivery_json(d: DeliveryModel) -> dict[str, Any]:
+def delivery_json(d: DeliveryModel) -> WebhookDelivery:
     return {
         "webhookId": d.webhook_id,
         "eventId": d.event_id,
@@ -49,56 +55,33 @@ def delivery_json(d: DeliveryModel) -> dict[str, Any]:
     }
 
 
-def _types(body: Body) -> Any:
-    value = body.get("eventTypes")
-    if value is not None and not isinstance(value, list):
-        raise BadUserInput("eventTypes must be a JSON array of event types", field="eventTypes")
-    return value
-
-
-async def create(call: Call) -> Response:
-    body = await call.body()
-    call.check_location(body)
+async def create(call: Call[WebhookCreate]) -> WebhookCreated:
+    body = call.body
     created, secret = await service.create_webhook(
         call.db,
         call.principal,
-        url=body.get("url"),
-        event_types=_types(body),
-        object_key=body.get("objectKey"),
+        url=body.url,
+        event_types=body.eventTypes,
+        object_key=body.objectKey,
         allow_private=call.settings.webhook_allow_private,
     )
-    return json_response({"webhook": webhook_json(created), "secret": secret}, 201)
+    return {"webhook": webhook_json(created), "secret": secret}
 
 
-async def list_all(call: Call) -> Response:
-    call.check_location()
+async def list_all(call: Call[None]) -> WebhookList:
     hooks = await service.list_webhooks(call.db, call.principal)
-    return json_response({"webhooks": [webhook_json(w) for w in hooks], "total": len(hooks)})
+    return {"webhooks": [webhook_json(w) for w in hooks], "total": len(hooks)}
 
 
-async def get(call: Call) -> Response:
-    call.check_location()
+async def get(call: Call[None]) -> WrappedWebhook:
     found = await service.get_webhook(call.db, call.principal, call.path("webhookId"))
-    return json_response({"webhook": webhook_json(found)})
+    return {"webhook": webhook_json(found)}
 
 
-async def update(call: Call) -> Response:
-    body = await call.body()
-    call.check_location(body)
-    for name in _UNCHANGEABLE:
-        if name in body:
-            raise BadUserInput(
-                f"{name} cannot be changed: only url, eventTypes and active can (create another"
-                " webhook for another object)",
-                field=name,
-            )
-    changes: dict[str, Any] = {}
-    if "url" in body:
-        changes["url"] = body.get("url")
-    if "eventTypes" in body:
-        changes["event_types"] = _types(body)
-    if "active" in body:
-        changes["active"] = body.get("active")
+async def update(call: Call[WebhookUpdate]) -> WrappedWebhook:
+    changes: dict[str, Any] = call.body.given("url", "active")
+    if "eventTypes" in call.body.model_fields_set:
+        changes["event_types"] = call.body.eventTypes
     updated = await service.update_webhook(
         call.db,
         call.principal,
@@ -106,19 +89,16 @@ async def update(call: Call) -> Response:
         allow_private=call.settings.webhook_allow_private,
         **changes,
     )
-    return json_response({"webhook": webhook_json(updated)})
+    return {"webhook": webhook_json(updated)}
 
 
-async def delete(call: Call) -> Response:
-    call.check_location()
+async def delete(call: Call[None]) -> Deleted:
     webhook_id = call.path("webhookId")
     await service.delete_webhook(call.db, call.principal, webhook_id)
-    return json_response({"deleted": True, "id": webhook_id, "message": "Webhook deleted"})
+    return {"deleted": True, "id": webhook_id, "message": "Webhook deleted"}
 
 
-@accepts("limit", "after")
-async def deliveries(call: Call) -> Response:
-    call.check_location()
+async def deliveries(call: Call[None]) -> DeliveryPage:
     page = await service.list_webhook_deliveries(
         call.db,
         call.principal,
@@ -127,18 +107,15 @@ async def deliveries(call: Call) -> Response:
         after=call.query("after"),
     )
     items = [delivery_json(d) for d in page.items]
-    return json_response(
-        {
-            "deliveries": items,
-            "hasMore": page.has_next,
-            "nextCursor": items[-1]["cursor"] if items and page.has_next else None,
-        }
-    )
+    return {
+        "deliveries": items,
+        "hasMore": page.has_next,
+        "nextCursor": items[-1]["cursor"] if items and page.has_next else None,
+    }
 
 
-async def redeliver(call: Call) -> Response:
-    call.check_location()
+async def redeliver(call: Call[None]) -> WrappedDelivery:
     delivery = await service.redeliver(
         call.db, call.principal, call.path("webhookId"), call.path("eventId")
     )
-    return json_response({"delivery": delivery_json(delivery)})
+    return {"delivery": delivery_json(delivery)}
