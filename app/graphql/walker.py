@@ -135,23 +135,33 @@ class Walker:
                 return True
         return False
 
-    def fold(
+    def fold_fields(
         self,
         measure: str,
         parent: GraphQLObjectType,
-        nodes: Sequence[FieldNode],
-        compute: Callable[[GraphQLObjectType, Sequence[FieldNode]], int],
+        fields: Fields,
+        own: Callable[[tuple[FieldNode, ...]], int],
+        combine: Callable[[int, int], int],
     ) -> int:
-        """`compute(parent, nodes)` memoised per `measure` on its inputs: a number computed over
-        a subtree (a depth, a count) is computed once per distinct subtree however often
-        fragments repeat it. `compute` recurses through `fold` itself; a subtree that contains
-        itself (fragment cycles, which validation refuses alongside) counts 0 where it recurs."""
-        key = (measure, parent.name, tuple(id(n) for n in nodes))
-        found = self._folds.get(key)
-        if found is None:
-            self._folds[key] = 0
-            found = self._folds[key] = compute(parent, nodes)
-        return found
+        """A number over a selection: each field is worth `own(its nodes)` plus the most any
+        type below it is worth, and siblings are combined with `combine` (max for a depth, a
+        sum for a count). Each subtree is folded once per `measure` however often fragments
+        repeat it; a subtree that contains itself (fragment cycles, which validation refuses
+        alongside) counts 0 where it recurs."""
+        total = 0
+        for nodes in fields.values():
+            below = 0
+            for object_type in child_types(self, field_definition(parent, nodes[0].name.value)):
+                key = (measure, object_type.name, tuple(id(n) for n in nodes))
+                found = self._folds.get(key)
+                if found is None:
+                    self._folds[key] = 0
+                    found = self._folds[key] = self.fold_fields(
+                        measure, object_type, self.fields(object_type, nodes), own, combine
+                    )
+                below = max(below, found)
+            total = combine(total, own(nodes) + below)
+        return total
 
     def _collect(
         self, parent: GraphQLObjectType, selection_sets: Iterable[SelectionSetNode]

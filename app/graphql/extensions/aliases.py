@@ -7,10 +7,8 @@ here the shared walker counts each subtree once and multiplies."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 
 from graphql import (
-    FieldNode,
     GraphQLError,
     GraphQLObjectType,
     ValidationContext,
@@ -18,22 +16,20 @@ from graphql import (
 )
 from strawberry.extensions import AddValidationRules, MaxAliasesLimiter
 
-from app.graphql.walker import Fields, Walker, child_types, document_walker, field_definition
+from app.graphql.walker import Fields, Walker, document_walker
 
 ENV_VAR = "RELATA_MAX_ALIASES"
 CEILING = 2**53  # counts saturate here: they stay exact JSON numbers
 
 
 def count_aliases(walker: Walker, parent: GraphQLObjectType, fields: Fields) -> int:
-    def below(parent: GraphQLObjectType, nodes: Sequence[FieldNode]) -> int:
-        return count_aliases(walker, parent, walker.fields(parent, nodes))
-
-    total = 0
-    for nodes in fields.values():
-        definition = field_definition(parent, nodes[0].name.value)
-        inner = [walker.fold("aliases", t, nodes, below) for t in child_types(walker, definition)]
-        total += sum(1 for n in nodes if n.alias) + max(inner, default=0)
-    return min(total, CEILING)
+    return walker.fold_fields(
+        "aliases",
+        parent,
+        fields,
+        own=lambda nodes: sum(1 for n in nodes if n.alias),
+        combine=lambda a, b: min(a + b, CEILING),
+    )
 
 
 @functools.cache  # one rule class per limit: ValidationCache keys on the rule classes

@@ -275,6 +275,18 @@ class EstimateCache(ByteBoundedLRU[tuple[str, str | None, bytes], Estimate]):
 
 
 @dataclass(frozen=True)
+class Asked:
+    """An operation as a request asks for it."""
+
+    schema: GraphQLSchema
+    query: str | None
+    document: DocumentNode
+    operation_name: str | None
+    variables: dict[str, Any] | None
+    walk: OperationWalk | None
+
+
+@dataclass(frozen=True)
 class CostBudget:
     """The budgets an operation is held to, and the estimates already made (per app)."""
 
@@ -283,21 +295,13 @@ class CostBudget:
     max_record_bytes: int = validation.MAX_RECORD_BYTES
     cache: EstimateCache | None = None
 
-    def refusal(
-        self,
-        schema: GraphQLSchema,
-        query: str | None,
-        document: DocumentNode,
-        operation_name: str | None,
-        variables: dict[str, Any] | None,
-        walk: OperationWalk | None,
-    ) -> GraphQLError | None:
+    def refusal(self, asked: Asked) -> GraphQLError | None:
         """The error refusing the operation before it runs, or None when it is within both
         budgets (or cannot be estimated: execution then refuses it with its own message)."""
-        cost = self._estimate(schema, query, document, operation_name, variables, walk)
+        cost = self._estimate(asked)
         if cost is None:
             return None
-        operation = get_operation_ast(document, operation_name)
+        operation = get_operation_ast(asked.document, asked.operation_name)
         assert operation is not None
         label = operation.name.value if operation.name else "anonymous operation"
         if cost.items > self.max_cost:
@@ -330,30 +334,23 @@ class CostBudget:
             )
         return None
 
-    def _estimate(
-        self,
-        schema: GraphQLSchema,
-        query: str | None,
-        document: DocumentNode,
-        operation_name: str | None,
-        variables: dict[str, Any] | None,
-        walk: OperationWalk | None,
-    ) -> Estimate | None:
+    def _estimate(self, asked: Asked) -> Estimate | None:
         key = None
-        if self.cache is not None and query is not None:
-            given = variables or {}
-            names = self.cache.variables(schema, query, document)
-            key = (query, operation_name, orjson.dumps([given.get(name) for name in names]))
+        if self.cache is not None and asked.query is not None:
+            given = asked.variables or {}
+            names = self.cache.variables(asked.schema, asked.query, asked.document)
+            values = orjson.dumps([given.get(name) for name in names])
+            key = (asked.query, asked.operation_name, values)
             found = self.cache.get(key)
             if found is not None:
                 return found
         cost = estimate_cost(
-            schema,
-            document,
-            operation_name,
-            variables,
+            asked.schema,
+            asked.document,
+            asked.operation_name,
+            asked.variables,
             max_record_bytes=self.max_record_bytes,
-            walk=walk,
+            walk=asked.walk,
         )
         if cost is not None and key is not None and self.cache is not None:
             self.cache.put(key, cost, len(key[2]) + ESTIMATE_BYTES)
@@ -369,12 +366,14 @@ class CostLimiter(SchemaExtension):
         if ctx.graphql_document is not None:
             context = ctx.context
             refusal = self.budget.refusal(
-                ctx.schema._schema,
-                ctx.query,
-                ctx.graphql_document,
-                ctx.operation_name,
-                ctx.variables,
-                context.walk if isinstance(context, Context) else None,
+                Asked(
+                    ctx.schema._schema,
+                    ctx.query,
+                    ctx.graphql_document,
+                    ctx.operation_name,
+                    ctx.variables,
+                    context.walk if isinstance(context, Context) else None,
+                )
             )
             if refusal is not None:
                 ctx.result = GraphQLExecutionResult(data=None, errors=[refusal])

@@ -9,40 +9,24 @@ path here."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 
 from graphql import (
-    FieldNode,
     GraphQLError,
-    GraphQLObjectType,
     OperationDefinitionNode,
     ValidationContext,
     ValidationRule,
 )
 from strawberry.extensions import AddValidationRules, QueryDepthLimiter
 
-from app.graphql.walker import Fields, Walker, child_types, document_walker, field_definition
+from app.graphql.walker import Walker, document_walker
 
 ENV_VAR = "RELATA_MAX_DEPTH"
 
 
-def fields_depth(walker: Walker, parent: GraphQLObjectType, fields: Fields) -> int:
-    """The number of nested fields in `fields` (a leaf field counts 1)."""
-
-    def below(parent: GraphQLObjectType, nodes: Sequence[FieldNode]) -> int:
-        return fields_depth(walker, parent, walker.fields(parent, nodes))
-
-    deepest = 0
-    for nodes in fields.values():
-        definition = field_definition(parent, nodes[0].name.value)
-        inner = [walker.fold("depth", t, nodes, below) for t in child_types(walker, definition)]
-        deepest = max(deepest, 1 + max(inner, default=0))
-    return deepest
-
-
 def operation_depth(walker: Walker, operation: OperationDefinitionNode) -> int:
+    """The number of nested fields of the deepest path (a leaf field counts 1)."""
     root, fields = walker.root(operation)
-    return fields_depth(walker, root, fields)
+    return walker.fold_fields("depth", root, fields, own=lambda nodes: 1, combine=max)
 
 
 @functools.cache  # one rule class per limit: ValidationCache keys on the rule classes

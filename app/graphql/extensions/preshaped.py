@@ -33,7 +33,7 @@ from strawberry.types import ExecutionResult
 
 from app.errors import AppError
 from app.graphql.context import Context
-from app.graphql.extensions.cost import CostBudget
+from app.graphql.extensions.cost import Asked, CostBudget
 from app.graphql.extensions.document_cache import (
     CACHEABLE_QUERY_BYTES,
     ENTRY_OVERHEAD,
@@ -187,7 +187,8 @@ class PreparedQueries:
         walk = operation_walk(self.schema, document, operation_name, variables)
         if walk is None:
             return None
-        refusal = self.budget.refusal(self.schema, query, document, operation_name, variables, walk)
+        asked = Asked(self.schema, query, document, operation_name, variables, walk)
+        refusal = self.budget.refusal(asked)
         if refusal is not None:
             return None
         context.walk = walk
