@@ -136,7 +136,7 @@ class RelataGraphQL(GraphQL[Context, None]):
             if not codes <= PROTOCOL_CODES:
                 request.scope[_STATUS_SCOPE_KEY] = 400
         if result.errors:
-            data["errors"] = [format_error(e) for e in result.errors]
+            data["errors"] = [format_error(e) for e in sorted(result.errors, key=_document_order)]
         if result.extensions:
             data["extensions"] = result.extensions
         return data
@@ -201,6 +201,15 @@ class RelataGraphQL(GraphQL[Context, None]):
             if status is not None:
                 response.status_code = status
         return response
+
+
+def _document_order(error: GraphQLError) -> tuple[Any, ...]:
+    """Errors in the order of the document, then of their paths: graphql-core lists them in the
+    order fields happened to fail, which varies between two identical requests whose root
+    fields resolve concurrently. (Request errors, at no location, keep their order.)"""
+    where = [(loc.line, loc.column) for loc in error.locations or ()]
+    path = [(isinstance(p, str), p if isinstance(p, int) else 0, str(p)) for p in error.path or ()]
+    return (where, path)
 
 
 def request_error_response(
