@@ -5,13 +5,15 @@ aliases, directives, variables; fields only ordinary execution serves; invalid a
 posted twice over HTTP on one fixed location, once on the default path and once with
 `x-relata-execution: standard`, and the two answers must be the same status and the same bytes.
 
-RELATA_CORPUS_EXAMPLES (default 300) sets the number of generated documents, e.g.
+RELATA_CORPUS_EXAMPLES (default 200) sets the number of generated documents, e.g.
 `RELATA_CORPUS_EXAMPLES=1500 .venv/bin/pytest -q tests/test_execution_paths_corpus.py`.
-RELATA_CORPUS_SEED makes a run reproducible (hypothesis' `derandomize` with that seed)."""
+RELATA_CORPUS_SEED=<n> replays a run (hypothesis' seed, as a failure prints it);
+RELATA_CORPUS_SHRINK=0 reports a failing document unshrunk."""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import uuid
@@ -21,7 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, note, seed, settings
+from hypothesis import HealthCheck, Phase, given, note, seed, settings
 
 from app.config import Settings
 from app.graphql import shaping
@@ -31,8 +33,10 @@ from db import Database
 from tests.corpus_support import TOKENS, Doc, World, documents, seed_world
 from tests.helpers import Api
 
-EXAMPLES = int(os.environ.get("RELATA_CORPUS_EXAMPLES", "300"))
+EXAMPLES = int(os.environ.get("RELATA_CORPUS_EXAMPLES", "200"))
 SEED = os.environ.get("RELATA_CORPUS_SEED")
+# RELATA_CORPUS_SHRINK=0: report the first failing document as found, unshrunk (fast).
+PHASES = [p for p in Phase if os.environ.get("RELATA_CORPUS_SHRINK") != "0" or p != Phase.shrink]
 
 
 class Stats:
@@ -44,7 +48,10 @@ class Stats:
         self.errors = 0
         self.features: Counter[str] = Counter()
         self.codes: Counter[str] = Counter()  # error codes, once per document
-        self.in_flight = 0  # shaped subtrees returned during the current request
+        # The requests (by their x-corpus-request header) that returned a pre-shaped subtree; a
+        # resolver may still finish after its response was sent (when an error nulled `data`).
+        self.shaped_requests: set[str] = set()
+        self.sent = 0
         self.unstable = 0  # answers that differed only in their errors, then agreed
 
     def summary(self) -> str:
@@ -63,7 +70,11 @@ class Corpus:
         self.stats = Stats()
 
     async def post(self, doc: Doc, standard: bool) -> httpx.Response:
-        headers = {"authorization": f"Bearer {self.tokens[doc.token]}"}
+        self.stats.sent += 1
+        headers = {
+            "authorization": f"Bearer {self.tokens[doc.token]}",
+            "x-corpus-request": str(self.stats.sent),
+        }
         if standard:
             headers["x-relata-execution"] = "standard"
         return await self.client.post(
@@ -74,9 +85,9 @@ class Corpus:
         """Both paths, the same status and bytes; counts what the document exercised."""
         s = self.stats
         slow = await self.post(doc, standard=True)
-        assert s.in_flight == 0, "the standard path returned a pre-shaped subtree"
+        assert str(s.sent) not in s.shaped_requests, "the standard path shaped a subtree"
         fast = await self.post(doc, standard=False)
-        shaped, s.in_flight = s.in_flight, 0
+        shaped = str(s.sent) in s.shaped_requests
         same = fast.status_code == slow.status_code and fast.content == slow.content
         if not same and unstable_errors(fast, slow):
             # Root fields resolve concurrently and graphql-core lists errors as they happen (and
@@ -88,13 +99,12 @@ class Corpus:
             for _ in range(10):
                 slow = await self.post(doc, standard=True)
                 fast = await self.post(doc, standard=False)
-                s.in_flight = 0
                 if fast.status_code == slow.status_code and fast.content == slow.content:
                     same = True
                     break
         assert same, divergence(doc, fast, slow)
         s.documents += 1
-        s.shaped += shaped > 0
+        s.shaped += shaped
         s.statuses[fast.status_code] += 1
         body = fast.json()
         codes = [e.get("extensions", {}).get("code") for e in body.get("errors", ())]
@@ -133,8 +143,8 @@ def divergence(doc: Doc, fast: httpx.Response, slow: httpx.Response) -> str:
 @pytest.fixture(scope="module")
 def corpus_app(db: Database):  # type: ignore[no-untyped-def]
     """No rate limit (one token sends every request); a small record bound, so the response
-    budget leaves room for `properties` at every level; room for the aliases the corpus derives
-    from arguments."""
+    budget leaves room for `properties` at every level (and is raised: a refused document
+    compares nothing); room for the aliases the corpus derives from arguments."""
     return create_app(
         Settings(
             max_body_bytes=1_000_000,
@@ -142,6 +152,7 @@ def corpus_app(db: Database):  # type: ignore[no-untyped-def]
             max_record_bytes=16 * 1024,
             max_aliases=1_000,
             max_tokens=50_000,
+            max_response_bytes=2**31,
         ),
         database=db,
     )
@@ -173,7 +184,7 @@ def count_shaped(monkeypatch: pytest.MonkeyPatch, corpus: Corpus) -> Stats:
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
             result = await original(*args, **kwargs)
             if result is not None:
-                stats.in_flight += 1
+                stats.shaped_requests.add(args[0].context.request.headers["x-corpus-request"])
             return result
 
         return wrapper
@@ -183,30 +194,40 @@ def count_shaped(monkeypatch: pytest.MonkeyPatch, corpus: Corpus) -> Stats:
     return stats
 
 
-async def test_generated_documents_answer_alike_on_both_paths(
-    corpus: Corpus, count_shaped: Stats
+async def run_corpus(
+    corpus: Corpus, examples: int, run_seed: int | None, phases: list[Phase]
 ) -> None:
+    """`examples` generated documents through `corpus.check` (hypothesis' seed `run_seed`)."""
     loop = asyncio.get_running_loop()
 
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=examples,
         deadline=None,
         database=None,
-        derandomize=SEED is not None,
+        phases=phases,
         suppress_health_check=list(HealthCheck),
         print_blob=True,
     )
     @given(doc=documents(corpus.world))
     def run(doc: Doc) -> None:
         note(repr(doc))
-        asyncio.run_coroutine_threadsafe(corpus.check(doc), loop).result()
+        try:
+            asyncio.run_coroutine_threadsafe(corpus.check(doc), loop).result()
+        except (asyncio.CancelledError, concurrent.futures.CancelledError) as exc:
+            # Not the test being cancelled: a request was (raised out of the app).
+            raise AssertionError(f"a request was cancelled: {doc!r}") from exc
 
-    if SEED is not None:
-        run = seed(int(SEED))(run)
+    if run_seed is not None:
+        run = seed(run_seed)(run)
     # Hypothesis drives the examples from a worker thread; each request runs on the session's
     # event loop (where the database pool lives) while this test awaits the thread.
     await asyncio.to_thread(run)
 
+
+async def test_generated_documents_answer_alike_on_both_paths(
+    corpus: Corpus, count_shaped: Stats
+) -> None:
+    await run_corpus(corpus, EXAMPLES, None if SEED is None else int(SEED), PHASES)
     stats = count_shaped
     print(stats.summary())
     # Guard against a trivial pass: the fast path served a good share, and the documents used
@@ -214,7 +235,7 @@ async def test_generated_documents_answer_alike_on_both_paths(
     assert stats.documents >= EXAMPLES * 0.9, stats.summary()
     assert stats.shaped >= stats.documents * 0.3, stats.summary()
     assert stats.statuses[200] >= stats.documents * 0.8, stats.summary()
-    assert stats.validation_failed <= stats.documents * 0.1, stats.summary()
+    assert stats.validation_failed <= stats.documents * 0.15, stats.summary()
     for feature in (
         "fragment",
         "fragment.reused",
@@ -285,3 +306,16 @@ async def test_concurrent_root_errors_are_answered_alike(corpus: Corpus, name: s
         f"{n}x {'standard' if std else 'default'}: {body.decode()}"
         for (std, _, body), n in sorted(answers.items())
     )
+
+
+# Runs of the corpus that found a request failing with CancelledError (raised out of the app,
+# on both paths: no response at all) in a document of nested `relations` (cause not isolated).
+# The documents' ids are those of each run's own location, so the run is pinned by its seed (and
+# the generator as it is): without shrinking it reaches the failing document within 200 examples.
+PINNED_SEEDS = [45240640272569463173314823889168730940]
+
+
+@pytest.mark.parametrize("run_seed", PINNED_SEEDS)
+async def test_pinned_corpus_runs(corpus: Corpus, count_shaped: Stats, run_seed: int) -> None:
+    phases = [Phase.explicit, Phase.reuse, Phase.generate]
+    await run_corpus(corpus, 200, run_seed, phases)
