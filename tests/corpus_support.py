@@ -414,9 +414,8 @@ class Builder:
         w = self.world
         kind = "ok"
         if self.invalid:
-            kind = self.choose(
-                [("missing", 5), ("malformed", 5), ("foreign", 5), ("other_kind", 5), ("ok", 40)]
-            )
+            kind = self.choose([("missing", 10), ("malformed", 10), ("foreign", 10),
+                                ("other_kind", 10), ("ok", 30)])  # fmt: skip
         if kind != "ok":
             self.features.add(f"id.{kind}")
         if kind == "ok":
@@ -764,7 +763,7 @@ def documents(draw: Any, world: World) -> Doc:
         b.features.add("invalid.document")
         name, text = b.pick(INVALID)
         return Doc(text, {}, frozenset(b.features | {f"invalid.{name}"}))
-    token = b.choose([("records_only", 7), ("no_associations", 7), ("user", 10), ("admin", 76)])
+    token = b.choose([("records_only", 8), ("no_associations", 8), ("user", 10), ("admin", 74)])
     b.features.add(f"token.{token}")
     body = b.block(roots)
     header = ""

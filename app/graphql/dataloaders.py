@@ -3,6 +3,7 @@ leak one caller's rows to another)."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import uuid
 from collections import defaultdict
@@ -22,8 +23,22 @@ from app.services import traversal
 from app.services.traversal import RelatedQuery
 from db import Database
 
+K = TypeVar("K")
+V = TypeVar("V")
 
-class RecordLoader(DataLoader[uuid.UUID, RecordModel | None]):
+
+class SharedLoader(DataLoader[K, V]):
+    """A loader whose futures outlive any one field that waits on them. A key's future is shared
+    by every field that loads it; graphql-core cancels a field's siblings once an error nulls
+    their parent, and a task cancelled while awaiting a future cancels that future: every other
+    field waiting on the key (and any later load of it) would get CancelledError, which no
+    field error handling catches, and the whole request would fail without an answer."""
+
+    def load(self, key: K) -> asyncio.Future[V]:
+        return asyncio.shield(super().load(key))
+
+
+class RecordLoader(SharedLoader[uuid.UUID, RecordModel | None]):
     def __init__(self, db: Database, principal: Principal) -> None:
         super().__init__()
         self.db, self.principal = db, principal
@@ -33,7 +48,7 @@ class RecordLoader(DataLoader[uuid.UUID, RecordModel | None]):
         return [found.get(k) for k in keys]
 
 
-class AssociationLoader(DataLoader[uuid.UUID, AssociationModel | None]):
+class AssociationLoader(SharedLoader[uuid.UUID, AssociationModel | None]):
     def __init__(self, db: Database, principal: Principal) -> None:
         super().__init__()
         self.db, self.principal = db, principal
@@ -45,7 +60,7 @@ class AssociationLoader(DataLoader[uuid.UUID, AssociationModel | None]):
         return [found.get(k) for k in keys]
 
 
-class RelationLoader(DataLoader[uuid.UUID, RelationModel | None]):
+class RelationLoader(SharedLoader[uuid.UUID, RelationModel | None]):
     def __init__(self, db: Database, principal: Principal) -> None:
         super().__init__()
         self.db, self.principal = db, principal
@@ -57,7 +72,7 @@ class RelationLoader(DataLoader[uuid.UUID, RelationModel | None]):
         return [found.get(k) for k in keys]
 
 
-class RelationCountLoader(DataLoader[uuid.UUID, int]):
+class RelationCountLoader(SharedLoader[uuid.UUID, int]):
     def __init__(self, db: Database, principal: Principal) -> None:
         super().__init__()
         self.db, self.principal = db, principal
@@ -72,7 +87,7 @@ class RelationCountLoader(DataLoader[uuid.UUID, int]):
 Q = TypeVar("Q", bound=Hashable)
 
 
-class PerParentPageLoader(DataLoader[tuple[uuid.UUID, Q], Page], Generic[Q]):
+class PerParentPageLoader(SharedLoader[tuple[uuid.UUID, Q], Page], Generic[Q]):
     """Key: (parent record, page arguments). Parents that share arguments are read together, in
     one statement however many parents there are (`pages_of`)."""
 
