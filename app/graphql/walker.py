@@ -39,13 +39,14 @@ from graphql import (
     TypeMetaFieldDef,
     TypeNameMetaFieldDef,
     VariableNode,
+    VariableValues,
     get_argument_values,
     get_directive_values,
     get_named_type,
+    get_variable_values,
     is_abstract_type,
     is_object_type,
 )
-from graphql.execution.values import VariableValues, get_variable_values
 from graphql.pyutils import Path
 from graphql.utilities import get_operation_ast, type_from_ast
 
