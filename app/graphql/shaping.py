@@ -452,11 +452,17 @@ class Shaper:
         self, rows: list[Any], cursor_column: str, page: Page, plans: list[FieldPlan], kind: str
     ) -> dict[str, Any]:
         """A `<kind>Connection`: edges (each row an edge), pageInfo, totalCount."""
-        cursors = [ids.encode_cursor(r[cursor_column]) for r in rows]
+        edge_type = f"{kind}Edge"
+        # Cursors are encoded only when selected: a list view's inner levels rarely ask.
+        wanted = any(
+            p.name == "pageInfo"
+            or (p.name == "edges" and any(e.name == "cursor" for e in p.child(edge_type)))
+            for p in plans
+        )
+        cursors = [ids.encode_cursor(r[cursor_column]) if wanted else "" for r in rows]
         out: dict[str, Any] = {}
         for p in plans:
             if p.name == "edges":
-                edge_type = f"{kind}Edge"
                 edge_plans = p.child(edge_type)
                 out[p.key] = [
                     self.edge(r, c, edge_plans, edge_type)
