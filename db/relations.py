@@ -144,6 +144,7 @@ RELATED_COLUMN_GROUPS = frozenset(
         "record.properties",
         "record.timestamps",
         "relation.created_at",
+        "relation.ids",
         "association",
     }
 )
@@ -188,9 +189,6 @@ def _related_columns(groups: frozenset[str] | None) -> str:
     cols = [
         "p.parent_id",
         "x.rel_id",
-        "x.association_id",
-        "x.first_record_id",
-        "x.second_record_id",
         "x.parent_side",
         "r.id as r_id",
         "r.object_key as r_object_key",
@@ -199,6 +197,8 @@ def _related_columns(groups: frozenset[str] | None) -> str:
     ]
     if "relation.created_at" in groups:
         cols.append("x.rel_created_at")
+    if "relation.ids" in groups:
+        cols += ["x.association_id", "x.first_record_id", "x.second_record_id"]
     if "record.display_name" in groups:
         cols.append("r.display_name as r_display_name")
     if "record.properties" in groups:

@@ -123,14 +123,15 @@ def _cardinality(first_to_second: int, second_to_first: int) -> AssociationCardi
 
 RELATION_LEAVES: dict[str, Leaf] = {
     "id": Leaf(("uid",), _global_id(ids.Kind.RELATION)),
-    "associationId": Leaf(("association_id",), _global_id(ids.Kind.ASSOCIATION)),
-    "firstRecordId": Leaf(("first_record_id",), _global_id(ids.Kind.RECORD)),
-    "secondRecordId": Leaf(("second_record_id",), _global_id(ids.Kind.RECORD)),
+    "associationId": Leaf(("association_id",), _global_id(ids.Kind.ASSOCIATION), "relation.ids"),
+    "firstRecordId": Leaf(("first_record_id",), _global_id(ids.Kind.RECORD), "relation.ids"),
+    "secondRecordId": Leaf(("second_record_id",), _global_id(ids.Kind.RECORD), "relation.ids"),
     "createdAt": _attribute("created_at", "relation.created_at"),
 }
 
 ASSOCIATION_LEAVES: dict[str, Leaf] = {
-    "id": Leaf(("uid",), _global_id(ids.Kind.ASSOCIATION)),
+    # A related row's association id is a column of the relation's (ROW_COLUMNS below).
+    "id": Leaf(("uid",), _global_id(ids.Kind.ASSOCIATION), "relation.ids"),
     "key": _attribute("key", "association"),
     "associationType": Leaf(("association_type",), AssociationType, "association"),
     "firstObjectKey": _attribute("first_object_key", "association"),
