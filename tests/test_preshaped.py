@@ -135,3 +135,24 @@ async def test_a_known_query_with_a_malformed_request_is_refused_as_before(clien
     for odd in ({"operationName": {}}, {"operationName": ["Known"]}, {"variables": [1]}):
         r = await client.post("/graphql", json={**body, **odd}, headers=headers)
         assert r.status_code == 400, (odd, r.text)
+
+
+async def test_plans_kept_per_document_are_bounded(client, tenant, plans_made):
+    from app.graphql.extensions.preshaped import PLANS_PER_DOCUMENT
+
+    contacts = await build_graph(tenant.admin)
+    flags = [f"f{i}" for i in range(6)]  # 64 combinations of directive values
+    query = (
+        "query Bounded(" + ", ".join(f"${f}: Boolean!" for f in flags) + ", $id: ID!) {"
+        " record(id: $id) { id "
+        + " ".join(f"{f}: displayName @include(if: ${f})" for f in flags)
+        + " } }"
+    )
+    for n in range(40):
+        variables = {f: bool(n >> i & 1) for i, f in enumerate(flags)} | {"id": contacts[0]}
+        r = await post(client, tenant.admin_token, query, variables, False)
+        assert r.headers["x-relata-execution"] == "pre-shaped"
+    for n in range(PLANS_PER_DOCUMENT):  # the ones kept are not planned again
+        variables = {f: bool(n >> i & 1) for i, f in enumerate(flags)} | {"id": contacts[0]}
+        await post(client, tenant.admin_token, query, variables, False)
+    assert len(plans_made) == 40

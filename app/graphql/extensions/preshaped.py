@@ -53,6 +53,7 @@ from app.graphql.shaping import (
 from app.graphql.walker import OperationWalk, operation_walk
 
 PRESHAPED = "pre-shaped"
+PLANS_PER_DOCUMENT = 16
 STANDARD = "standard"
 
 
@@ -85,9 +86,14 @@ class PlanCache(ByteBoundedLRU[tuple[str, str | None], _Plans]):
                 entry = self.put(key, entry, weight)
         coerced = walk.walker.coerced
         values = tuple(coerced.get(name) for name in entry.directive_variables)
-        if values not in entry.by_directives:
-            entry.by_directives[values] = _plan(walk)
-        return entry.by_directives[values]
+        if values in entry.by_directives:
+            return entry.by_directives[values]
+        plan = _plan(walk)
+        # n Boolean variables in directives make 2^n plans: past a few, plan per request
+        # rather than let one cached document grow without bound.
+        if len(entry.by_directives) < PLANS_PER_DOCUMENT:
+            entry.by_directives[values] = plan
+        return plan
 
     def prepare(self, query: str, operation_name: str | None, document: DocumentNode) -> None:
         entry = self.get((query, _operation_key(document, operation_name)))
