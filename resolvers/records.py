@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import strawberry
 
+from app.graphql import reads
 from app.graphql.context import Info
-from app.graphql.lookahead import page_args, selects_field
+from app.graphql.lookahead import arguments, selects_field
 from app.graphql.types import (
     CreateRecordInput,
     DeleteRecordPayload,
@@ -32,19 +33,8 @@ async def records(
     before: str | None = None,
 ) -> RecordConnection:
     ctx = info.context
-    first, last = page_args(info, first, last)
-    page = await service.list_records(
-        ctx.db,
-        ctx.principal,
-        object_key,
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-        query=query,
-        related_to=None if related_to is None else related_to.record_id,
-        association_id=None if related_to is None else related_to.association_id,
-        with_total=selects_field(info, "totalCount"),
+    page = await reads.record_page(
+        ctx.db, ctx.principal, arguments(info), with_total=selects_field(info, "totalCount")
     )
     return RecordConnection.from_page(page)
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.graphql.context import Info
 from app.graphql.walker import OperationWalk
 
@@ -19,9 +21,7 @@ def selects_field(info: Info, name: str) -> bool:
     return name in _walk(info).selected(info.path)
 
 
-def page_args(info: Info, first: int | None, last: int | None) -> tuple[int | None, int | None]:
-    """`first` and `last` as the request gave them: with `last`, a `first` left at its
-    default is no `first` at all (app.pagination refuses the two together)."""
-    if last is None or _walk(info).given(info.path, "first"):
-        return first, last
-    return None, last
+def arguments(info: Info) -> dict[str, Any]:
+    """The current field's arguments by their GraphQL names, coerced, with `first` as the
+    request gave it (app/graphql/walker.py: `Walker.page_arguments`)."""
+    return _walk(info).page_arguments(info.path)

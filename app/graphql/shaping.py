@@ -40,7 +40,7 @@ from graphql.language import Visitor, visit
 
 from app import ids
 from app.access import can_read
-from app.graphql import registry
+from app.graphql import reads, registry
 from app.graphql.context import Context
 from app.graphql.walker import Walker, field_definition
 from app.models import Page, RecordModel
@@ -316,13 +316,6 @@ class ArgumentError(Exception):
     """A request's arguments the services refuse: ordinary execution reports it at its path."""
 
 
-def page_arguments(walker: Walker, node: FieldNode, args: dict[str, Any]) -> dict[str, Any]:
-    """`first` as the request gave it: beside `last`, a `first` left at its default is none."""
-    if args.get("last") is not None and not walker.given(node, "first"):
-        return {**args, "first": None}
-    return args
-
-
 class Shaper:
     def __init__(self, context: Context, walker: Walker) -> None:
         self.ctx = context
@@ -343,9 +336,7 @@ class Shaper:
 
     def _arguments(self, p: FieldPlan) -> dict[str, Any]:
         assert p.definition is not None
-        return page_arguments(
-            self.walker, p.nodes[0], self.walker.arguments(p.definition, p.nodes[0])
-        )
+        return self.walker.page_arguments(p.definition, p.nodes[0])
 
     async def _record_root(self, p: FieldPlan) -> dict[str, Any]:
         args = self._arguments(p)
@@ -371,20 +362,11 @@ class Shaper:
         return self.record(row, p.children)
 
     async def _records_root(self, p: FieldPlan) -> dict[str, Any]:
-        args = self._arguments(p)
-        related_to = args.get("relatedTo")
         plans = p.child("RecordConnection")
-        page = await record_service.list_records(
+        page = await reads.record_page(
             self.ctx.db,
             self.ctx.principal,
-            args["objectKey"],
-            first=args.get("first"),
-            after=args.get("after"),
-            last=args.get("last"),
-            before=args.get("before"),
-            query=args.get("query"),
-            related_to=None if related_to is None else related_to["recordId"],
-            association_id=None if related_to is None else related_to.get("associationId"),
+            self._arguments(p),
             with_total=any(q.name == "totalCount" for q in plans),
         )
         rows = [_model_row(m) for m in page.items]
@@ -394,17 +376,7 @@ class Shaper:
         return self.connection(rows, "r_id", page, plans, "Record")
 
     def _related_query(self, p: FieldPlan) -> RelatedQuery:
-        args = self._arguments(p)
-        query = traversal.related_query(
-            first=args.get("first"),
-            after=args.get("after"),
-            last=args.get("last"),
-            before=args.get("before"),
-            association_id=args.get("associationId"),
-            association_key=args.get("associationKey"),
-            object_key=args.get("objectKey"),
-            with_total=p.wants_total,
-        )
+        query = reads.related_query(self._arguments(p), with_total=p.wants_total)
         return dataclasses.replace(query, columns=p.columns)
 
     async def load(self, records: list[Any], plans: dict[str, list[FieldPlan]]) -> None:

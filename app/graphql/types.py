@@ -9,7 +9,7 @@ from strawberry.scalars import JSON
 
 from app import ids
 from app.access import require_read
-from app.graphql import registry
+from app.graphql import reads, registry
 from app.graphql.context import Info
 from app.graphql.dataloaders import HistoryKey
 from app.graphql.enums import (
@@ -17,7 +17,7 @@ from app.graphql.enums import (
     AssociationLabelType,
     AssociationType,
 )
-from app.graphql.lookahead import page_args, selects_field
+from app.graphql.lookahead import arguments, selects_field
 from app.models import (
     EVENT_TYPES,
     AssociationModel,
@@ -28,7 +28,6 @@ from app.models import (
     RelatedEdge,
     RelationModel,
 )
-from app.services import traversal
 from app.services.associations import association_not_found
 from app.services.records import record_not_found
 
@@ -124,17 +123,7 @@ class Record(Node):
     ) -> RelationConnection:
         ctx = info.context
         require_read(ctx.principal, ids.Kind.RELATION)
-        first, last = page_args(info, first, last)
-        q = traversal.related_query(
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-            association_id=association_id,
-            association_key=association_key,
-            object_key=object_key,
-            with_total=selects_field(info, "totalCount"),
-        )
+        q = reads.related_query(arguments(info), with_total=selects_field(info, "totalCount"))
         page = await ctx.loaders.related.load((self.model.uid, q))
         ctx.loaders.prime_page(page)
         return RelationConnection.from_page(page)

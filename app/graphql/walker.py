@@ -125,6 +125,14 @@ class Walker:
         substituted (GraphQLError for values that do not coerce)."""
         return get_argument_values(definition, node, self.variables)
 
+    def page_arguments(self, definition: GraphQLField, node: FieldNode) -> dict[str, Any]:
+        """`arguments`, with `first` as the request gave it: beside `last`, a `first` left at
+        its schema default is no `first` at all (app.pagination refuses the two together)."""
+        args = self.arguments(definition, node)
+        if args.get("last") is not None and not self.given(node, "first"):
+            return {**args, "first": None}
+        return args
+
     def given(self, node: FieldNode, name: str) -> bool:
         """Whether `node` gives its argument `name` a value, rather than leaving the schema's
         default: `first` defaults to 50, so only the AST tells `last: 5` from
@@ -278,9 +286,12 @@ class OperationWalk:
         below = child_types(self.walker, definition)
         return set().union(*(self.walker.field_names(t, nodes) for t in below))
 
-    def given(self, path: Path, argument: str) -> bool:
-        _, nodes = self.nodes_at(path)
-        return self.walker.given(nodes[0], argument)
+    def page_arguments(self, path: Path) -> dict[str, Any]:
+        """The arguments of the field at `path`, as `Walker.page_arguments` gives them."""
+        parent, nodes = self.nodes_at(path)
+        definition = field_definition(parent, nodes[0].name.value)
+        assert definition is not None  # a resolver's own field
+        return self.walker.page_arguments(definition, nodes[0])
 
 
 def operation_walk(
