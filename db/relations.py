@@ -8,6 +8,7 @@ import asyncpg
 
 from db import associations as association_sql
 from db import records as record_sql
+from db import rendering
 from db.database import Executor
 
 COLUMNS = "id, location_id, association_id, first_record_id, second_record_id, created_at"
@@ -229,6 +230,7 @@ async def related_pages(
     before: uuid.UUID | None = None,
     backward: bool = False,
     with_parents: bool = False,
+    rendered: rendering.EdgeText | None = None,
 ) -> list[asyncpg.Record]:
     """One statement for every parent: each parent's first `limit + 1` relations after `after`
     and before `before` (both exclusive), or with `backward` its last ones, with the related
@@ -237,7 +239,8 @@ async def related_pages(
     index-ordered scans, read backward when `backward`), so siblings never truncate one another.
     `columns` picks optional column groups (None: all). With `with_parents`, the parents are
     records read in the same statement (their columns prefixed `p_`; a parent that does not
-    exist has no row): a record page is one round trip."""
+    exist has no row): a record page is one round trip. With `rendered`, each row also has its
+    edge as JSON text, `x_json` (db/rendering.py)."""
     args: list[Any] = [location_id, parent_ids, limit + 1]
     filters: list[str] = []
     for name, value in (
@@ -250,7 +253,7 @@ async def related_pages(
         if value is not None:
             args.append(value)
             filters.append(name)
-    sql = _related_sql(tuple(filters), backward, with_total, columns, with_parents)
+    sql = _related_sql(tuple(filters), backward, with_total, columns, with_parents, rendered)
     return await conn.fetch(sql, *args)
 
 
@@ -261,6 +264,7 @@ def _related_sql(
     with_total: bool,
     columns: frozenset[str] | None,
     with_parents: bool,
+    rendered: rendering.EdgeText | None = None,
 ) -> str:
     """The text of `related_pages` for one shape of its arguments (`given`: the optional ones
     passed, in order, numbered from $4): built once per shape, not per request."""
@@ -290,8 +294,9 @@ def _related_sql(
             + " from records where location_id = $1 and id = any($2::uuid[])) p"
         )
         parent_columns = ", " + ", ".join(f"p.p_{c.strip()}" for c in record_sql.COLUMNS.split(","))
+    edge_text = "" if rendered is None else f", {rendering.edge_sql(rendered)} as x_json"
     return (
-        f"select {_related_columns(columns)}{parent_columns}{total_sql}"
+        f"select {_related_columns(columns)}{edge_text}{parent_columns}{total_sql}"
         f" from {parents}"
         " left join lateral (select * from ("
         + _branch("first_record_id", "second_record_id", 1, f1, bounds, direction)

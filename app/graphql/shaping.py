@@ -37,11 +37,13 @@ from graphql import (
     is_specified_scalar_type,
 )
 from graphql.language import Visitor, visit
+from orjson import Fragment, dumps
 
 from app import ids
 from app.access import can_read
 from app.graphql import reads, registry
 from app.graphql.context import Context
+from app.graphql.rendering import RenderedEdges, rendered_edges
 from app.graphql.walker import Walker, field_definition
 from app.models import Page, RecordModel
 from app.services import records as record_service
@@ -145,6 +147,8 @@ class FieldPlan:
     # `relations` fields: the optional column groups their selection reads.
     columns: frozenset[str] = frozenset()
     wants_total: bool = False
+    # `relations` fields whose edges PostgreSQL writes as JSON text (app/graphql/rendering.py).
+    rendered: RenderedEdges | None = None
 
     def child(self, type_name: str) -> list[FieldPlan]:
         return self.children.get(type_name, [])
@@ -225,7 +229,9 @@ class Planner:
             return plan
         plan.children = self._children(child_type, nodes)
         if name == "relations":
-            plan.columns = _column_groups(plan)
+            plan.rendered = rendered_edges(plan)
+            # Rendered edges read their values in SQL: no optional column is decoded.
+            plan.columns = frozenset() if plan.rendered else _column_groups(plan)
             plan.wants_total = any(p.name == "totalCount" for p in plan.child(child_type))
             self._relations[tuple(id(n) for n in nodes)] = plan
         return plan
@@ -377,7 +383,8 @@ class Shaper:
 
     def _related_query(self, p: FieldPlan) -> RelatedQuery:
         query = reads.related_query(self._arguments(p), with_total=p.wants_total)
-        return dataclasses.replace(query, columns=p.columns)
+        rendered = None if p.rendered is None else p.rendered.text
+        return dataclasses.replace(query, columns=p.columns, rendered=rendered)
 
     async def load(self, records: list[Any], plans: dict[str, list[FieldPlan]]) -> None:
         """Fetch every `relations` field below `plans`: one statement per field per level."""
@@ -412,36 +419,67 @@ class Shaper:
             if p.read is not None:
                 out[p.key] = p.read(r)
             elif p.name == "relations":
-                page = self.pages[(id(p), r["r_id"])]
-                out[p.key] = self.connection(
-                    page.items, "rel_id", page, p.child("RelationConnection"), "Relation"
-                )
+                out[p.key] = self.related(p, r["r_id"])
             else:
                 out[p.key] = _serialized(p, type_name)
         return out
 
+    def related(self, p: FieldPlan, parent: uuid.UUID) -> dict[str, Any]:
+        """The `relations` connection `p` of the record `parent`."""
+        page = self.pages[(id(p), parent)]
+        return self.connection(
+            page.items, "rel_id", page, p.child("RelationConnection"), "Relation", p.rendered
+        )
+
+    def rendered(self, rows: list[Any], rendered: RenderedEdges) -> Fragment:
+        """The edges PostgreSQL wrote, each nested connection put in its place."""
+        if rendered.nested is None:
+            texts = [r["x_json"] for r in rows]
+        else:
+            texts = []
+            for r in rows:
+                parts = r["x_json"]
+                nested = rendered.nested[registry.record_type_name(r["r_object_key"])]
+                text = [parts[0]]
+                for q, part in zip(nested, parts[1:], strict=True):
+                    text.append(dumps(self.related(q, r["r_id"])).decode())
+                    text.append(part)
+                texts.append("".join(text))
+        return Fragment("[" + ",".join(texts) + "]")
+
     def connection(
-        self, rows: list[Any], cursor_column: str, page: Page, plans: list[FieldPlan], kind: str
+        self,
+        rows: list[Any],
+        cursor_column: str,
+        page: Page,
+        plans: list[FieldPlan],
+        kind: str,
+        rendered: RenderedEdges | None = None,
     ) -> dict[str, Any]:
         """A `<kind>Connection`: edges (each row an edge), pageInfo, totalCount."""
         edge_type = f"{kind}Edge"
         # Cursors are encoded only when selected: a list view's inner levels rarely ask.
         wanted = any(
-            p.name == "pageInfo"
-            or (p.name == "edges" and any(e.name == "cursor" for e in p.child(edge_type)))
+            p.name == "edges"
+            and p is not (rendered and rendered.edges)
+            and any(e.name == "cursor" for e in p.child(edge_type))
             for p in plans
         )
         cursors = [ids.encode_cursor(r[cursor_column]) if wanted else "" for r in rows]
         out: dict[str, Any] = {}
         for p in plans:
             if p.name == "edges":
+                if rendered is not None and p is rendered.edges:
+                    out[p.key] = self.rendered(rows, rendered)
+                    continue
                 edge_plans = p.child(edge_type)
                 out[p.key] = [
                     self.edge(r, c, edge_plans, edge_type)
                     for r, c in zip(rows, cursors, strict=True)
                 ]
             elif p.name == "pageInfo":
-                out[p.key] = _page_info(p.child("PageInfo"), cursors, page)
+                ends = (rows[0][cursor_column], rows[-1][cursor_column]) if rows else None
+                out[p.key] = _page_info(p.child("PageInfo"), ends, page)
             elif p.name == "totalCount":
                 out[p.key] = _serialized(p, page.total or 0)
             else:
@@ -476,12 +514,14 @@ def _entity(row: Any, plans: list[FieldPlan], type_name: str) -> dict[str, Any]:
     return {p.key: p.read(row) if p.read is not None else _serialized(p, type_name) for p in plans}
 
 
-def _page_info(plans: list[FieldPlan], cursors: list[str], page: Page) -> dict[str, Any]:
+def _page_info(
+    plans: list[FieldPlan], ends: tuple[uuid.UUID, uuid.UUID] | None, page: Page
+) -> dict[str, Any]:
     values = {
         "hasNextPage": page.has_next,
         "hasPreviousPage": page.has_previous,
-        "startCursor": cursors[0] if cursors else None,
-        "endCursor": cursors[-1] if cursors else None,
+        "startCursor": ids.encode_cursor(ends[0]) if ends else None,
+        "endCursor": ids.encode_cursor(ends[1]) if ends else None,
         "__typename": "PageInfo",
     }
     return {p.key: _serialized(p, values[p.name]) for p in plans}

@@ -16,6 +16,7 @@ from app.pagination import Window
 from app.services.records import record_not_found
 from db import Database
 from db import relations as sql
+from db.rendering import EdgeText
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class RelatedQuery:
     with_total: bool = False
     # Optional column groups to fetch (db.relations.RELATED_COLUMN_GROUPS); None: all of them.
     columns: frozenset[str] | None = None
+    # Each edge also as JSON text, built by PostgreSQL (db/rendering.py): column `x_json`.
+    rendered: EdgeText | None = None
 
 
 def related_query(
@@ -107,6 +110,7 @@ async def _related_rows(
         with_total=q.with_total,
         columns=q.columns,
         with_parents=with_parents,
+        rendered=q.rendered,
     )
 
 
@@ -126,7 +130,8 @@ async def related_pages(
     db: Database, principal: Principal, parent_ids: list[uuid.UUID], q: RelatedQuery
 ) -> dict[uuid.UUID, Page]:
     """Like `related_rows`, with every column, as models."""
-    pages = await related_rows(db, principal, parent_ids, dataclasses.replace(q, columns=None))
+    everything = dataclasses.replace(q, columns=None, rendered=None)
+    pages = await related_rows(db, principal, parent_ids, everything)
     associations: dict[uuid.UUID, AssociationModel] = {}
 
     def edge(r: Any) -> RelatedEdge:
