@@ -138,9 +138,11 @@ async def delete_relations(conn: Executor, location_id: str, uids: list[uuid.UUI
     return int(status.split()[-1])
 
 
-# Optional column groups of `related_pages`; None asks for all of them.
+# Optional column groups of `related_pages`; None asks for all of them. "edge": the related
+# record's id and object key, and the labels (what an edge is made of, unless rendered).
 RELATED_COLUMN_GROUPS = frozenset(
     {
+        "edge",
         "record.display_name",
         "record.properties",
         "record.timestamps",
@@ -183,19 +185,23 @@ def _filters(side: int, placeholders: dict[str, str]) -> str:
     return "".join(parts)
 
 
+# The positions of the columns every row of `related_pages` starts with.
+PARENT_ID, RELATION_ID = 0, 1
+
+
 def _related_columns(groups: frozenset[str] | None) -> str:
     """The select list: what every edge needs, plus the groups asked for (decoding columns
     nobody reads is a large share of a list view's CPU)."""
     groups = RELATED_COLUMN_GROUPS if groups is None else groups
-    cols = [
-        "p.parent_id",
-        "x.rel_id",
-        "x.parent_side",
-        "r.id as r_id",
-        "r.object_key as r_object_key",
-        "a.first_object_label as a_first_object_label",
-        "a.second_object_label as a_second_object_label",
-    ]
+    cols = ["p.parent_id", "x.rel_id"]  # PARENT_ID, RELATION_ID: by position, for speed
+    if "edge" in groups:
+        cols += [
+            "x.parent_side",
+            "r.id as r_id",
+            "r.object_key as r_object_key",
+            "a.first_object_label as a_first_object_label",
+            "a.second_object_label as a_second_object_label",
+        ]
     if "relation.created_at" in groups:
         cols.append("x.rel_created_at")
     if "relation.ids" in groups:

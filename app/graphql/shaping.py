@@ -230,8 +230,11 @@ class Planner:
         plan.children = self._children(child_type, nodes)
         if name == "relations":
             plan.rendered = rendered_edges(plan)
-            # Rendered edges read their values in SQL: no optional column is decoded.
-            plan.columns = frozenset() if plan.rendered else _column_groups(plan)
+            plan.columns = _column_groups(plan) | {"edge"}
+            if plan.rendered is not None:
+                # Rendered edges read their values in SQL; the rows' own columns are only what
+                # the next level needs (the related records' ids and types).
+                plan.columns = frozenset({"edge"} if plan.rendered.nested else ())
             plan.wants_total = any(p.name == "totalCount" for p in plan.child(child_type))
             self._relations[tuple(id(n) for n in nodes)] = plan
         return plan

@@ -5,6 +5,8 @@ app/services/relations.py)."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import operator
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -115,15 +117,20 @@ async def _related_rows(
 
 
 def _pages(rows: list[Any], parent_ids: list[uuid.UUID], q: RelatedQuery) -> dict[uuid.UUID, Page]:
-    grouped: dict[uuid.UUID, list[Any]] = {p: [] for p in parent_ids}
+    # Rows come ordered by parent; a parent with no relation has one row, without a relation.
+    grouped: dict[uuid.UUID, list[Any]] = dict.fromkeys(parent_ids, [])
     totals: dict[uuid.UUID, int] = {}
-    for r in rows:
-        parent = r["parent_id"]
+    for parent, group in itertools.groupby(rows, _PARENT):
+        items = list(group)
         if q.with_total:
-            totals[parent] = int(r["total"])
-        if r["rel_id"] is not None:
-            grouped[parent].append(r)
-    return {p: q.window.page(rs, totals.get(p)) for p, rs in grouped.items()}
+            totals[parent] = int(items[0]["total"])
+        if items[0][sql.RELATION_ID] is not None:
+            grouped[parent] = items
+    window = q.window
+    return {p: window.page(rs, totals.get(p)) for p, rs in grouped.items()}
+
+
+_PARENT = operator.itemgetter(sql.PARENT_ID)
 
 
 async def related_pages(
