@@ -23,8 +23,8 @@ EdgeText = tuple[tuple[str | None, Segments], ...]
 
 
 def _global_id(prefix: str, column: str) -> str:
-    # ids.encode: `<kind>_<32 hex>`; uuid::text is lowercase with four dashes.
-    return f"""('"{prefix}_' || replace({column}::text, '-', '') || '"')"""
+    # ids.encode: `<kind>_<32 hex>` (uuid.hex: lowercase, as encode(..., 'hex') writes it).
+    return f"""('"{prefix}_' || encode(uuid_send({column}), 'hex') || '"')"""
 
 
 def _text(expression: str) -> str:
@@ -34,7 +34,8 @@ def _text(expression: str) -> str:
 # Over the related record `r`, the relation row `x` and the association `a` of
 # db.relations.related_pages; each expression is never null for a row with a relation.
 VALUES: dict[str, str] = {
-    "record.id": _global_id("rec", "r.id"),
+    # The relation's other record is r: its id needs no read of r.
+    "record.id": _global_id("rec", "x.other_id"),
     "record.objectKey": _text("r.object_key"),
     "record.displayName": _text("r.display_name"),
     # registry: the label on the related record's side; `or` reads an empty label as none.
