@@ -79,13 +79,13 @@ async def awkward_graph(api):
 @pytest.fixture
 def rendered_levels(monkeypatch):
     calls = []
-    original = shaping.Shaper.rendered
+    original = shaping.Shaper._edge_texts
 
     def counting(self, rows, rendered):
         calls.append(rendered)
         return original(self, rows, rendered)
 
-    monkeypatch.setattr(shaping.Shaper, "rendered", counting)
+    monkeypatch.setattr(shaping.Shaper, "_edge_texts", counting)
     return calls
 
 

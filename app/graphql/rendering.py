@@ -66,11 +66,14 @@ class RenderedEdges:
     # By record type: the `relations` fields nested in an edge, in the order of the gaps
     # between its text's segments (None: the column is plain text, no edge has any).
     nested: dict[str, tuple[FieldPlan, ...]] | None
+    # When the connection selects nothing but these edges: its text up to the first edge.
+    alone: str | None
 
 
 def rendered_edges(relations: FieldPlan) -> RenderedEdges | None:
     """The rendering of `relations`' edges, or None when any selected field is not renderable."""
-    edges = [p for p in relations.child("RelationConnection") if p.name == "edges"]
+    fields = relations.child("RelationConnection")
+    edges = [p for p in fields if p.name == "edges"]
     if len(edges) != 1:
         return None
     by_type: dict[str, Segments] = {}
@@ -88,7 +91,8 @@ def rendered_edges(relations: FieldPlan) -> RenderedEdges | None:
     )
     text: EdgeText = (*keyed, (None, other))
     has_nested = any(nested.values())
-    return RenderedEdges(edges[0], text, nested if has_nested else None)
+    alone = "{" + orjson.dumps(edges[0].key).decode() + ":[" if len(fields) == 1 else None
+    return RenderedEdges(edges[0], text, nested if has_nested else None, alone)
 
 
 class _Writer:

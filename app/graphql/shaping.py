@@ -17,6 +17,7 @@ execution; responses say which path answered in the same header."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -51,6 +52,8 @@ from app.services import traversal
 from app.services.traversal import RelatedQuery
 
 RECORD = "Record"
+# A level of relations with more parents than this is read in parts, side by side.
+SPLIT_PARENTS = 200
 STANDARD_EXECUTION_HEADER = "x-relata-execution"
 
 # The object-valued fields the shaper builds, by parent type, with the type of their value
@@ -397,17 +400,37 @@ class Shaper:
                 if p.name == "relations":
                     groups.setdefault(id(p), (p, []))[1].append(r["r_id"])
         for plan, parents in groups.values():
-            pages = await traversal.related_rows(
-                self.ctx.db,
-                self.ctx.principal,
-                list(dict.fromkeys(parents)),
-                self._related_query(plan),
-            )
+            pages = await self._related_pages(plan, list(dict.fromkeys(parents)))
             children: list[Any] = []
             for parent, page in pages.items():
                 self.pages[(id(plan), parent)] = page
                 children.extend(page.items)
             await self._descend(plan, children)
+
+    async def _related_pages(
+        self, plan: FieldPlan, parents: list[uuid.UUID]
+    ) -> dict[uuid.UUID, Page]:
+        """The pages of `plan` for `parents`: a level of more than SPLIT_PARENTS parents is read
+        in parts, one statement per connection the request may hold at once, side by side (so
+        PostgreSQL reads them on as many cores); each parent's page is one statement's."""
+        db, principal, query = self.ctx.db, self.ctx.principal, self._related_query(plan)
+        parts = min(self.ctx.settings.connections_per_request, len(parents) // SPLIT_PARENTS)
+        if parts < 2:
+            return await traversal.related_rows(db, principal, parents, query)
+        size = -(-len(parents) // parts)
+        reads = [
+            asyncio.ensure_future(
+                traversal.related_rows(db, principal, parents[i : i + size], query)
+            )
+            for i in range(0, len(parents), size)
+        ]
+        try:
+            done = await asyncio.gather(*reads)
+        except BaseException:
+            for read in reads:
+                read.cancel()
+            raise
+        return {parent: page for pages in done for parent, page in pages.items()}
 
     async def _descend(self, plan: FieldPlan, children: list[Any]) -> None:
         """The next levels below a `relations` field whose rows are `children`."""
@@ -436,19 +459,29 @@ class Shaper:
 
     def rendered(self, rows: list[Any], rendered: RenderedEdges) -> Fragment:
         """The edges PostgreSQL wrote, each nested connection put in its place."""
+        return Fragment("[" + ",".join(self._edge_texts(rows, rendered)) + "]")
+
+    def _edge_texts(self, rows: list[Any], rendered: RenderedEdges) -> list[str]:
         if rendered.nested is None:
-            texts = [r["x_json"] for r in rows]
-        else:
-            texts = []
-            for r in rows:
-                parts = r["x_json"]
-                nested = rendered.nested[registry.record_type_name(r["r_object_key"])]
-                text = [parts[0]]
-                for q, part in zip(nested, parts[1:], strict=True):
-                    text.append(dumps(self.related(q, r["r_id"])).decode())
-                    text.append(part)
-                texts.append("".join(text))
-        return Fragment("[" + ",".join(texts) + "]")
+            return [r["x_json"] for r in rows]
+        texts = []
+        for r in rows:
+            parts = r["x_json"]
+            nested = rendered.nested[registry.record_type_name(r["r_object_key"])]
+            text = [parts[0]]
+            for q, part in zip(nested, parts[1:], strict=True):
+                text.append(self._related_text(q, r["r_id"]))
+                text.append(part)
+            texts.append("".join(text))
+        return texts
+
+    def _related_text(self, p: FieldPlan, parent: uuid.UUID) -> str:
+        """`related`, as JSON text."""
+        rendered = p.rendered
+        if rendered is not None and rendered.alone is not None:
+            rows = self.pages[(id(p), parent)].items
+            return rendered.alone + ",".join(self._edge_texts(rows, rendered)) + "]}"
+        return dumps(self.related(p, parent)).decode()
 
     def connection(
         self,
