@@ -27,6 +27,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, note, seed, settings
 
 from app.config import Settings
+from app.graphql import shaping
 from app.graphql.shaping import STANDARD_EXECUTION_HEADER as PATH_HEADER
 from app.services.tokens import create_token
 from app.web import create_app
@@ -84,8 +85,10 @@ class Corpus:
         s = self.stats
         slow = await self.post(doc, standard=True)
         assert slow.headers.get(PATH_HEADER, "standard") == "standard", "standard path not taken"
+        edges_rendered = RENDERED_EDGES[0]
         fast = await self.post(doc, standard=False)
         shaped = fast.headers.get(PATH_HEADER) == "pre-shaped"
+        rendered = RENDERED_EDGES[0] > edges_rendered
         same = fast.status_code == slow.status_code and fast.content == slow.content
         if not same and unstable_errors(fast, slow):
             # Root fields resolve concurrently and graphql-core lists errors as they happen (and
@@ -117,6 +120,8 @@ class Corpus:
         s.features.update(doc.features)
         if shaped:
             s.features["shaped"] += 1
+        if rendered:
+            s.features["rendered"] += 1  # some edges were written by PostgreSQL
 
 
 def unstable_errors(fast: httpx.Response, slow: httpx.Response) -> bool:
@@ -202,7 +207,20 @@ async def run_corpus(
     await asyncio.to_thread(run)
 
 
-async def test_generated_documents_answer_alike_on_both_paths(corpus: Corpus) -> None:
+# How many times the shaper took edges PostgreSQL wrote as JSON text (app/graphql/rendering.py).
+RENDERED_EDGES = [0]
+
+
+async def test_generated_documents_answer_alike_on_both_paths(
+    corpus: Corpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    edge_texts = shaping.Shaper._edge_texts
+
+    def counted(self: shaping.Shaper, rows: Any, rendered: Any) -> list[str]:
+        RENDERED_EDGES[0] += 1
+        return edge_texts(self, rows, rendered)
+
+    monkeypatch.setattr(shaping.Shaper, "_edge_texts", counted)
     await run_corpus(corpus, EXAMPLES, None if SEED == "random" else int(SEED), PHASES)
     stats = corpus.stats
     print(stats.summary())
@@ -210,6 +228,7 @@ async def test_generated_documents_answer_alike_on_both_paths(corpus: Corpus) ->
     # what the corpus is about.
     assert stats.documents >= EXAMPLES * 0.9, stats.summary()
     assert stats.shaped >= stats.documents * 0.3, stats.summary()
+    assert stats.features["rendered"] >= stats.documents * 0.05, stats.summary()
     assert stats.statuses[200] >= stats.documents * 0.8, stats.summary()
     assert stats.validation_failed <= stats.documents * 0.15, stats.summary()
     for feature in (
