@@ -299,7 +299,12 @@ def _related_sql(
             + ", ".join(f"{c.strip()} as p_{c.strip()}" for c in record_sql.COLUMNS.split(","))
             + " from records where location_id = $1 and id = any($2::uuid[])) p"
         )
-        parent_columns = ", " + ", ".join(f"p.p_{c.strip()}" for c in record_sql.COLUMNS.split(","))
+        # On the first row only: the others would decode the same record again.
+        first = f"row_number() over (partition by p.parent_id order by x.rel_id{direction}) = 1"
+        parent_columns = ", " + ", ".join(
+            f"case when {first} then p.p_{c.strip()} end as p_{c.strip()}"
+            for c in record_sql.COLUMNS.split(",")
+        )
     edge_text = "" if rendered is None else f", {rendering.edge_sql(rendered)} as x_json"
     return (
         f"select {_related_columns(columns)}{edge_text}{parent_columns}{total_sql}"
