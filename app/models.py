@@ -174,6 +174,10 @@ class Page:
     has_next: bool
     total: int | None = None
     has_previous: bool = False
+    # When PostgreSQL wrote the page's edges (db/rendering.py) and no items were read: the
+    # edges' JSON texts joined by commas, and the first and last item's keys.
+    text: str | None = None
+    ends: tuple[Any, Any] | None = None
 
 
 @dataclass(frozen=True)

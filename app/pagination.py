@@ -33,13 +33,17 @@ class Window:
     def page(self, rows: list[Any], total: int | None = None) -> Page:
         """The page of `rows` as read (at most `size + 1`, in scan order)."""
         items = rows[: self.size]
-        more = len(rows) > self.size
+        has_next, has_previous = self.flags(len(rows))
         if self.backward:
             items.reverse()
-            return Page(
-                items=items, has_next=self.before is not None, total=total, has_previous=more
-            )
-        return Page(items=items, has_next=more, total=total, has_previous=self.after is not None)
+        return Page(items=items, has_next=has_next, total=total, has_previous=has_previous)
+
+    def flags(self, read: int) -> tuple[bool, bool]:
+        """`has_next` and `has_previous` of a page for which `read` rows were read."""
+        more = read > self.size
+        if self.backward:
+            return self.before is not None, more
+        return more, self.after is not None
 
 
 def window(

@@ -189,6 +189,11 @@ def _filters(side: int, placeholders: dict[str, str]) -> str:
 PARENT_ID, RELATION_ID = 0, 1
 
 
+def per_parent(rendered: rendering.EdgeText | None) -> bool:
+    """Whether `related_pages` answers one row per parent (see there)."""
+    return rendered is not None and not rendering.is_array(rendered)
+
+
 def _related_columns(groups: frozenset[str] | None) -> str:
     """The select list: what every edge needs, plus the groups asked for (decoding columns
     nobody reads is a large share of a list view's CPU)."""
@@ -246,7 +251,10 @@ async def related_pages(
     `columns` picks optional column groups (None: all). With `with_parents`, the parents are
     records read in the same statement (their columns prefixed `p_`; a parent that does not
     exist has no row): a record page is one round trip. With `rendered`, each row also has its
-    edge as JSON text, `x_json` (db/rendering.py)."""
+    edge as JSON text, `x_json` (db/rendering.py); when that is plain text (no nested values),
+    there is one row per parent instead (`per_parent`): its page's edges joined by commas in
+    `x_json`, how many rows were read (`n`, at most `limit + 1`), the page's first and last
+    relation ids (`min_id`, `max_id`), `total` and the parent's columns."""
     args: list[Any] = [location_id, parent_ids, limit + 1]
     filters: list[str] = []
     for name, value in (
@@ -292,32 +300,53 @@ def _related_sql(
             f" and rel.second_record_id = p.parent_id{f2}) as total"
         )
     parents = "unnest($2::uuid[]) as p(parent_id)"
+    parent_names = [c.strip() for c in record_sql.COLUMNS.split(",")] if with_parents else []
     parent_columns = ""
+    one_row_each = per_parent(rendered)
     if with_parents:
         parents = (
             "(select id as parent_id, "
-            + ", ".join(f"{c.strip()} as p_{c.strip()}" for c in record_sql.COLUMNS.split(","))
+            + ", ".join(f"{c} as p_{c}" for c in parent_names)
             + " from records where location_id = $1 and id = any($2::uuid[])) p"
         )
         # On the first row only: the others would decode the same record again.
         first = f"row_number() over (partition by p.parent_id order by x.rel_id{direction}) = 1"
         parent_columns = ", " + ", ".join(
-            f"case when {first} then p.p_{c.strip()} end as p_{c.strip()}"
-            for c in record_sql.COLUMNS.split(",")
+            f"p.p_{c}" if one_row_each else f"case when {first} then p.p_{c} end as p_{c}"
+            for c in parent_names
         )
     edge_text = "" if rendered is None else f", {rendering.edge_sql(rendered)} as x_json"
-    return (
+    # Per parent, its rows' rank in scan order (already sorted: no sort of its own).
+    rank = f", row_number() over (order by rel_id{direction}) as rn" if one_row_each else ""
+    rows = (
         f"select {_related_columns(columns)}{edge_text}{parent_columns}{total_sql}"
-        f" from {parents}"
-        " left join lateral (select * from ("
+        + (", x.rn" if one_row_each else "")
+        + f" from {parents}"
+        " left join lateral (select *"
+        + rank
+        + " from (select * from ("
         + _branch("first_record_id", "second_record_id", 1, f1, bounds, direction)
         + " union all "
         + _branch("second_record_id", "first_record_id", 2, f2, bounds, direction)
-        + f") both_sides order by rel_id{direction} limit $3) x on true"
+        + f") both_sides order by rel_id{direction} limit $3) ranked) x on true"
         " left join records r on r.location_id = $1 and r.id = x.other_id"
         " left join associations a on a.location_id = $1 and a.id = x.association_id"
-        f" order by p.parent_id, x.rel_id{direction}"
     )
+    if not one_row_each:
+        return rows + f" order by p.parent_id, x.rel_id{direction}"
+    # One row per parent: the page's edges joined into one text, the
+    # page being the first $3 - 1 rows in scan order; `n` rows were read, up to $3.
+    page = "filter (where rn < $3 and rel_id is not null)"  # a parent with none has one row
+    # uuid has no min/max; its text in the C collation sorts as its bytes do.
+    kept = [
+        "parent_id",
+        "count(rel_id) as n",
+        f"string_agg(x_json, ',' order by rel_id) {page} as x_json",
+        *(f'({end}(rel_id::text collate "C") {page})::uuid as {end}_id' for end in ("min", "max")),
+    ]
+    kept += ["max(total) as total"] if with_total else []
+    kept += [f"any_value(p_{c}) as p_{c}" for c in parent_names]
+    return f"select {', '.join(kept)} from ({rows}) z group by parent_id order by parent_id"
 
 
 async def list_record_relations(

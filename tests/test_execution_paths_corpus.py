@@ -214,13 +214,13 @@ RENDERED_EDGES = [0]
 async def test_generated_documents_answer_alike_on_both_paths(
     corpus: Corpus, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    edge_texts = shaping.Shaper._edge_texts
+    edges_text = shaping.Shaper._edges_text
 
-    def counted(self: shaping.Shaper, rows: Any, rendered: Any) -> list[str]:
+    def counted(self: shaping.Shaper, page: Any, rendered: Any) -> str:
         RENDERED_EDGES[0] += 1
-        return edge_texts(self, rows, rendered)
+        return edges_text(self, page, rendered)
 
-    monkeypatch.setattr(shaping.Shaper, "_edge_texts", counted)
+    monkeypatch.setattr(shaping.Shaper, "_edges_text", counted)
     await run_corpus(corpus, EXAMPLES, None if SEED == "random" else int(SEED), PHASES)
     stats = corpus.stats
     print(stats.summary())

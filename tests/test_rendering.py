@@ -79,13 +79,13 @@ async def awkward_graph(api):
 @pytest.fixture
 def rendered_levels(monkeypatch):
     calls = []
-    original = shaping.Shaper._edge_texts
+    original = shaping.Shaper._edges_text
 
-    def counting(self, rows, rendered):
+    def counting(self, page, rendered):
         calls.append(rendered)
-        return original(self, rows, rendered)
+        return original(self, page, rendered)
 
-    monkeypatch.setattr(shaping.Shaper, "_edge_texts", counting)
+    monkeypatch.setattr(shaping.Shaper, "_edges_text", counting)
     return calls
 
 
@@ -162,3 +162,39 @@ def test_every_rendered_field_is_a_registry_field_with_a_sql_value():
     assert set(db_rendering.VALUES) == {
         v for fields in rendering.VALUES.values() for v in fields.values()
     }
+
+
+PAGE_INFO = "totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }"
+
+
+@pytest.mark.parametrize(
+    "window",
+    ["first: 2", "first: 2, after: $cursor", "last: 2", "last: 2, before: $cursor", "first: 500"],
+)
+async def test_pages_postgres_joins_read_as_ordinary_execution(
+    client, tenant, rendered_levels, window
+):
+    """A level without nested relations comes as one row per parent, its edges joined by
+    PostgreSQL: the same page, flags, cursors and totals as ordinary execution."""
+    people, companies, gizmo = await awkward_graph(tenant.admin)
+    lonely = await tenant.admin.create_record("contact", firstName="No relations")
+    first_page = await both_paths(
+        client,
+        tenant,
+        "query($id: ID!) { record(id: $id) { relations(first: 2) { pageInfo { endCursor } } } }",
+        {"id": people[0]},
+    )
+    cursor = first_page["record"]["relations"]["pageInfo"]["endCursor"]
+    uses_cursor = "$cursor" in window
+    declared = ", $cursor: String" if uses_cursor else ""
+    edges = f"relations({window}) {{ {PAGE_INFO} edges {{ cursor label node {{ id }} }} }}"
+    page = f"query($id: ID!{declared}) {{ record(id: $id) {{ id {edges} }} }}"
+    listed = f"""query($k: String!{declared}) {{ records(objectKey: $k, first: 20) {{ edges {{
+      node {{ id {edges} }} }} }} }}"""
+    for record in (people[0], people[3], companies[1], gizmo, lonely):
+        variables = {"id": record, **({"cursor": cursor} if uses_cursor else {})}
+        await both_paths(client, tenant, page, variables)
+    for key in ("contact", "company", "gizmo"):
+        variables = {"k": key, **({"cursor": cursor} if uses_cursor else {})}
+        await both_paths(client, tenant, listed, variables)
+    assert rendered_levels and all(r.nested is None for r in rendered_levels)

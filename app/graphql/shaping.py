@@ -457,9 +457,14 @@ class Shaper:
             page.items, "rel_id", page, p.child("RelationConnection"), "Relation", p.rendered
         )
 
-    def rendered(self, rows: list[Any], rendered: RenderedEdges) -> Fragment:
+    def rendered(self, page: Page, rendered: RenderedEdges) -> Fragment:
         """The edges PostgreSQL wrote, each nested connection put in its place."""
-        return Fragment("[" + ",".join(self._edge_texts(rows, rendered)) + "]")
+        return Fragment("[" + self._edges_text(page, rendered) + "]")
+
+    def _edges_text(self, page: Page, rendered: RenderedEdges) -> str:
+        if page.text is not None:  # joined by PostgreSQL already
+            return page.text
+        return ",".join(self._edge_texts(page.items, rendered))
 
     def _edge_texts(self, rows: list[Any], rendered: RenderedEdges) -> list[str]:
         if rendered.nested is None:
@@ -479,8 +484,8 @@ class Shaper:
         """`related`, as JSON text."""
         rendered = p.rendered
         if rendered is not None and rendered.alone is not None:
-            rows = self.pages[(id(p), parent)].items
-            return rendered.alone + ",".join(self._edge_texts(rows, rendered)) + "]}"
+            page = self.pages[(id(p), parent)]
+            return rendered.alone + self._edges_text(page, rendered) + "]}"
         return dumps(self.related(p, parent)).decode()
 
     def connection(
@@ -506,7 +511,7 @@ class Shaper:
         for p in plans:
             if p.name == "edges":
                 if rendered is not None and p is rendered.edges:
-                    out[p.key] = self.rendered(rows, rendered)
+                    out[p.key] = self.rendered(page, rendered)
                     continue
                 edge_plans = p.child(edge_type)
                 out[p.key] = [
@@ -514,7 +519,9 @@ class Shaper:
                     for r, c in zip(rows, cursors, strict=True)
                 ]
             elif p.name == "pageInfo":
-                ends = (rows[0][cursor_column], rows[-1][cursor_column]) if rows else None
+                ends = page.ends
+                if page.text is None:
+                    ends = (rows[0][cursor_column], rows[-1][cursor_column]) if rows else None
                 out[p.key] = _page_info(p.child("PageInfo"), ends, page)
             elif p.name == "totalCount":
                 out[p.key] = _serialized(p, page.total or 0)

@@ -117,6 +117,8 @@ async def _related_rows(
 
 
 def _pages(rows: list[Any], parent_ids: list[uuid.UUID], q: RelatedQuery) -> dict[uuid.UUID, Page]:
+    if sql.per_parent(q.rendered):
+        return _written_pages(rows, parent_ids, q)
     # Rows come ordered by parent; a parent with no relation has one row, without a relation.
     grouped: dict[uuid.UUID, list[Any]] = dict.fromkeys(parent_ids, [])
     totals: dict[uuid.UUID, int] = {}
@@ -131,6 +133,28 @@ def _pages(rows: list[Any], parent_ids: list[uuid.UUID], q: RelatedQuery) -> dic
 
 
 _PARENT = operator.itemgetter(sql.PARENT_ID)
+
+
+def _written_pages(
+    rows: list[Any], parent_ids: list[uuid.UUID], q: RelatedQuery
+) -> dict[uuid.UUID, Page]:
+    """Pages whose edges PostgreSQL wrote: one row per parent (db.relations.related_pages)."""
+    window = q.window
+    none_next, none_previous = window.flags(0)  # a parent that does not exist has no row
+    pages = dict.fromkeys(
+        parent_ids, Page(items=[], has_next=none_next, has_previous=none_previous, text="")
+    )
+    for r in rows:
+        has_next, has_previous = window.flags(r["n"])
+        pages[r["parent_id"]] = Page(
+            items=[],
+            has_next=has_next,
+            has_previous=has_previous,
+            total=int(r["total"]) if q.with_total else None,
+            text=r["x_json"] or "",
+            ends=None if r["min_id"] is None else (r["min_id"], r["max_id"]),
+        )
+    return pages
 
 
 async def related_pages(
