@@ -53,7 +53,7 @@ async def awkward_graph(api):
             key="single",
             firstObjectKey="contact",
             secondObjectKey="company",
-            firstObjectLabel="Ünïcode \"label\" 😀",
+            firstObjectLabel='Ünïcode "label" 😀',
         )
     )["id"]
     owns = (

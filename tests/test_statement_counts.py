@@ -14,10 +14,12 @@ import httpx
 import pytest
 
 from app.config import Settings
+from app.graphql import shaping
 from app.services.token_cache import TokenCache
 from app.web import create_app
 from tests.assoc_support import association, bulk_records, link_many, rel
 from tests.helpers import Api, Response
+from tests.test_shaping import SPLIT_DEEPER, SPLIT_QUERY, build_graph
 
 # Both execution paths must meet the same budget: the pre-shaped one (default) and the ordinary
 # executor with request-scoped dataloaders (asked for with this header).
@@ -253,3 +255,16 @@ async def test_relation_fields_are_batched(db, tenant, n, path, run):
     # primed; relation.secondRecord is the parent company, not primed: 1 batched record lookup;
     # relationCount: 1 batched count for every association.
     assert r.statements == 4
+
+
+@pytest.mark.parametrize(("query", "levels"), [(SPLIT_QUERY, 3), (SPLIT_DEEPER, 4)])
+async def test_a_large_last_level_costs_one_statement_more(run, tenant, monkeypatch, query, levels):
+    """A last level of more than SPLIT_PARENTS parents is read in two statements side by side;
+    only one level per request is, so a request stays within levels + 2."""
+    await build_graph(tenant.admin)
+    whole = await run(tenant.admin, None, query)
+    assert whole.statements == levels
+    monkeypatch.setattr(shaping, "SPLIT_PARENTS", 2)  # the test graph's levels are small
+    split = await run(tenant.admin, None, query)
+    assert split.body == whole.body
+    assert split.statements == levels + 1

@@ -333,6 +333,9 @@ class Shaper:
         self.ctx = context
         self.walker = walker
         self.pages: dict[tuple[int, uuid.UUID], Page] = {}
+        # Statements beyond one per level: a request stays within levels + 2 (one is the
+        # token lookup, once a second).
+        self.extra_statements = 1
 
     async def run(self, plan: Plan, root_type: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -410,13 +413,19 @@ class Shaper:
     async def _related_pages(
         self, plan: FieldPlan, parents: list[uuid.UUID]
     ) -> dict[uuid.UUID, Page]:
-        """The pages of `plan` for `parents`: a level of more than SPLIT_PARENTS parents is read
-        in parts, one statement per connection the request may hold at once, side by side (so
-        PostgreSQL reads them on as many cores); each parent's page is one statement's."""
+        """The pages of `plan` for `parents`. A last level (no relations below it) of more than
+        SPLIT_PARENTS parents is read in parts, one statement per connection the request may
+        hold at once, side by side (so PostgreSQL reads them on as many cores), within the
+        request's extra statements; each parent's page is one statement's."""
         db, principal, query = self.ctx.db, self.ctx.principal, self._related_query(plan)
-        parts = min(self.ctx.settings.connections_per_request, len(parents) // SPLIT_PARENTS)
-        if parts < 2:
+        parts = min(
+            self.ctx.settings.connections_per_request,
+            len(parents) // SPLIT_PARENTS,
+            self.extra_statements + 1,
+        )
+        if parts < 2 or _relations_used(_node_fields(plan)):
             return await traversal.related_rows(db, principal, parents, query)
+        self.extra_statements -= parts - 1
         size = -(-len(parents) // parts)
         reads = [
             asyncio.ensure_future(
@@ -580,6 +589,16 @@ def _node_plans(
         if edges.name == "edges"
         for node in edges.child(edge_type)
         if node.name == "node"
+    ]
+
+
+def _node_fields(relations: FieldPlan) -> list[FieldPlan]:
+    """The fields selected on the related records of a `relations` field."""
+    return [
+        p
+        for node_plans in _node_plans(relations.child("RelationConnection"), "RelationEdge")
+        for plans in node_plans.values()
+        for p in plans
     ]
 
 
