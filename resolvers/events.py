@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from app.graphql.context import Info
-from app.graphql.types import EventConnection, EventType
+from app.graphql.enums import EventType
+from app.graphql.types import EventConnection
 from app.services import events as service
 
 

@@ -19,7 +19,13 @@ from typing import Any
 import strawberry
 
 from app import ids
-from app.graphql.enums import AssociationCardinality, AssociationType, label_type_of
+from app.graphql.enums import (
+    AssociationCardinality,
+    AssociationType,
+    EventType,
+    ObjectLabels,
+    label_type_of,
+)
 from app.models import cardinality_of
 
 
@@ -149,11 +155,72 @@ ASSOCIATION_LEAVES: dict[str, Leaf] = {
     "updatedAt": _attribute("updated_at", "association"),
 }
 
+
+def _optional_global_id(kind: ids.Kind) -> Callable[[Any], strawberry.ID | None]:
+    return lambda uid: None if uid is None else strawberry.ID(ids.encode(kind, uid))
+
+
+OBJECT_SCHEMA_LEAVES: dict[str, Leaf] = {
+    "id": Leaf(("uid",), _global_id(ids.Kind.OBJECT)),
+    "key": _attribute("key"),
+    "labels": Leaf(
+        ("singular_label", "plural_label"), lambda s, p: ObjectLabels(singular=s, plural=p)
+    ),
+    "description": _attribute("description"),
+    "primaryDisplayProperty": _attribute("primary_display_property"),
+    "isStandard": _attribute("is_standard"),
+    "createdAt": _attribute("created_at"),
+    "updatedAt": _attribute("updated_at"),
+}
+
+EVENT_LEAVES: dict[str, Leaf] = {
+    "id": Leaf(("uid",), _global_id(ids.Kind.EVENT)),
+    "position": _attribute("cursor"),
+    "type": Leaf(("type",), EventType),
+    "occurredAt": _attribute("occurred_at"),
+    "actorTokenId": Leaf(("actor_token_id",), _optional_global_id(ids.Kind.TOKEN)),
+    **{
+        name: _attribute(attribute)
+        for name, attribute in (
+            ("objectKey", "object_key"),
+            ("associationKey", "association_key"),
+            ("firstObjectKey", "first_object_key"),
+            ("secondObjectKey", "second_object_key"),
+            ("firstObjectLabel", "first_object_label"),
+            ("secondObjectLabel", "second_object_label"),
+            ("data", "data"),
+        )
+    },
+    **{
+        name: Leaf((attribute,), _optional_global_id(kind))
+        for name, attribute, kind in (
+            ("recordId", "record_id", ids.Kind.RECORD),
+            ("associationId", "association_id", ids.Kind.ASSOCIATION),
+            ("relationId", "relation_id", ids.Kind.RELATION),
+            ("firstRecordId", "first_record_id", ids.Kind.RECORD),
+            ("secondRecordId", "second_record_id", ids.Kind.RECORD),
+        )
+    },
+}
+
+WEBHOOK_LEAVES: dict[str, Leaf] = {
+    "id": Leaf(("uid",), _global_id(ids.Kind.WEBHOOK)),
+    "url": _attribute("url"),
+    "eventTypes": Leaf(("event_types",), lambda types: [EventType(t) for t in types]),
+    "objectKey": _attribute("object_key"),
+    "active": _attribute("active"),
+    "createdAt": _attribute("created_at"),
+    "updatedAt": _attribute("updated_at"),
+}
+
 # Every entity type's leaves, by GraphQL type name.
 LEAVES: dict[str, dict[str, Leaf]] = {
     **{t: {**RECORD_LEAVES, **TYPED_LEAVES.get(t, {})} for t in RECORD_TYPES},
     "Relation": RELATION_LEAVES,
     "Association": ASSOCIATION_LEAVES,
+    "ObjectSchema": OBJECT_SCHEMA_LEAVES,
+    "Event": EVENT_LEAVES,
+    "Webhook": WEBHOOK_LEAVES,
 }
 
 

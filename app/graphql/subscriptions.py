@@ -10,7 +10,8 @@ import strawberry
 from app.auth import bearer_token
 from app.errors import ServiceUnavailable
 from app.graphql.context import Info
-from app.graphql.types import Event, EventType
+from app.graphql.enums import EventType
+from app.graphql.types import Event
 from app.live import streams
 from app.live.hub import Hub
 from app.models import EventModel

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any, cast
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -16,10 +16,11 @@ from app.graphql.enums import (
     AssociationCardinality,
     AssociationLabelType,
     AssociationType,
+    EventType,
+    ObjectLabels,
 )
 from app.graphql.lookahead import arguments, selects_field
 from app.models import (
-    EVENT_TYPES,
     AssociationModel,
     EventModel,
     ObjectSchemaModel,
@@ -64,35 +65,25 @@ def page_info(cursors: list[str], page: Page) -> PageInfo:
     )
 
 
-@strawberry.type
-class ObjectLabels:
-    singular: str
-    plural: str
+_OBJECT = registry.OBJECT_SCHEMA_LEAVES
+_EVENT = registry.EVENT_LEAVES
 
 
 @strawberry.type(description="A record type: a standard object or a custom one.")
 class ObjectSchema(Node):
-    id: strawberry.ID
-    key: str
-    labels: ObjectLabels
-    description: str | None
-    primary_display_property: str
-    is_standard: bool
-    created_at: datetime
-    updated_at: datetime
+    id: strawberry.ID = registry.field(_OBJECT, "id")
+    key: str = registry.field(_OBJECT, "key")
+    labels: ObjectLabels = registry.field(_OBJECT, "labels")
+    description: str | None = registry.field(_OBJECT, "description")
+    primary_display_property: str = registry.field(_OBJECT, "primaryDisplayProperty")
+    is_standard: bool = registry.field(_OBJECT, "isStandard")
+    created_at: datetime = registry.field(_OBJECT, "createdAt")
+    updated_at: datetime = registry.field(_OBJECT, "updatedAt")
+    model: strawberry.Private[ObjectSchemaModel]
 
     @classmethod
     def from_model(cls, m: ObjectSchemaModel) -> ObjectSchema:
-        return cls(
-            id=strawberry.ID(m.id),
-            key=m.key,
-            labels=ObjectLabels(singular=m.singular_label, plural=m.plural_label),
-            description=m.description,
-            primary_display_property=m.primary_display_property,
-            is_standard=m.is_standard,
-            created_at=m.created_at,
-            updated_at=m.updated_at,
-        )
+        return cls(model=m)
 
 
 @strawberry.interface(description="A record of any object.")
@@ -466,87 +457,50 @@ class RelatedToInput:
     association_id: strawberry.ID | None = None
 
 
-@strawberry.enum(
-    description="What changed. Webhook payloads name them as HighLevel does"
-    " (`RELATION_CREATE` is `RelationCreate`)."
-)
-class EventType(Enum):
-    RECORD_CREATE = "RECORD_CREATE"
-    RECORD_UPDATE = "RECORD_UPDATE"
-    RECORD_DELETE = "RECORD_DELETE"
-    OBJECT_CREATE = "OBJECT_CREATE"
-    OBJECT_UPDATE = "OBJECT_UPDATE"
-    ASSOCIATION_CREATE = "ASSOCIATION_CREATE"
-    ASSOCIATION_UPDATE = "ASSOCIATION_UPDATE"
-    ASSOCIATION_DELETE = "ASSOCIATION_DELETE"
-    RELATION_CREATE = "RELATION_CREATE"
-    RELATION_DELETE = "RELATION_DELETE"
-
-
-assert tuple(t.value for t in EventType) == EVENT_TYPES
-
-
-def _id_or_none(kind: ids.Kind, value: Any) -> strawberry.ID | None:
-    return None if value is None else strawberry.ID(ids.encode(kind, value))
-
-
 @strawberry.type(
     description="One change, appended in the transaction that made it. `position` orders a"
     " location's events and is the cursor to resume after."
 )
 class Event(Node):
-    id: strawberry.ID
-    position: str = strawberry.field(
-        description="Increases with every event of the location, in commit order; pass it as"
-        " `after` to read what followed."
+    id: strawberry.ID = registry.field(_EVENT, "id")
+    position: str = registry.field(
+        _EVENT,
+        "position",
+        "Increases with every event of the location, in commit order; pass it as `after` to"
+        " read what followed.",
     )
-    type: EventType
-    occurred_at: datetime
-    actor_token_id: strawberry.ID | None = strawberry.field(
-        description="The id of the token that made the change (never the token itself)."
+    type: EventType = registry.field(_EVENT, "type")
+    occurred_at: datetime = registry.field(_EVENT, "occurredAt")
+    actor_token_id: strawberry.ID | None = registry.field(
+        _EVENT, "actorTokenId", "The id of the token that made the change (never the token itself)."
     )
-    object_key: str | None
-    record_id: strawberry.ID | None
-    association_id: strawberry.ID | None
-    association_key: str | None
-    relation_id: strawberry.ID | None
-    first_record_id: strawberry.ID | None
-    second_record_id: strawberry.ID | None
-    first_object_key: str | None
-    second_object_key: str | None
-    first_object_label: str | None = strawberry.field(
-        description="The role of the first record (relations) or side (associations)."
+    object_key: str | None = registry.field(_EVENT, "objectKey")
+    record_id: strawberry.ID | None = registry.field(_EVENT, "recordId")
+    association_id: strawberry.ID | None = registry.field(_EVENT, "associationId")
+    association_key: str | None = registry.field(_EVENT, "associationKey")
+    relation_id: strawberry.ID | None = registry.field(_EVENT, "relationId")
+    first_record_id: strawberry.ID | None = registry.field(_EVENT, "firstRecordId")
+    second_record_id: strawberry.ID | None = registry.field(_EVENT, "secondRecordId")
+    first_object_key: str | None = registry.field(_EVENT, "firstObjectKey")
+    second_object_key: str | None = registry.field(_EVENT, "secondObjectKey")
+    first_object_label: str | None = registry.field(
+        _EVENT,
+        "firstObjectLabel",
+        "The role of the first record (relations) or side (associations).",
     )
-    second_object_label: str | None
-    data: JSON = strawberry.field(
-        description="The state after the change: a record's properties and display name (and"
-        " `changed`, the property names an update set or removed), an association's or an"
-        " object's definition; `relationsDeleted` on deletes that took relations with them."
+    second_object_label: str | None = registry.field(_EVENT, "secondObjectLabel")
+    data: JSON = registry.field(
+        _EVENT,
+        "data",
+        "The state after the change: a record's properties and display name (and `changed`, the"
+        " property names an update set or removed), an association's or an object's definition;"
+        " `relationsDeleted` on deletes that took relations with them.",
     )
     model: strawberry.Private[EventModel]
 
     @classmethod
     def from_model(cls, m: EventModel) -> Event:
-        return cls(
-            id=strawberry.ID(m.id),
-            position=m.cursor,
-            type=EventType(m.type),
-            occurred_at=m.occurred_at,
-            actor_token_id=_id_or_none(ids.Kind.TOKEN, m.actor_token_id),
-            object_key=m.object_key,
-            record_id=_id_or_none(ids.Kind.RECORD, m.record_id),
-            association_id=_id_or_none(ids.Kind.ASSOCIATION, m.association_id),
-            association_key=m.association_key,
-            relation_id=_id_or_none(ids.Kind.RELATION, m.relation_id),
-            first_record_id=_id_or_none(ids.Kind.RECORD, m.first_record_id),
-            second_record_id=_id_or_none(ids.Kind.RECORD, m.second_record_id),
-            first_object_key=m.first_object_key,
-            second_object_key=m.second_object_key,
-            first_object_label=m.first_object_label,
-            second_object_label=m.second_object_label,
-            data=cast(JSON, m.data),
-            model=m,
-        )
+        return cls(model=m)
 
 
 @strawberry.type

@@ -7,8 +7,10 @@ from enum import Enum
 
 import strawberry
 
+from app.graphql import registry
 from app.graphql.context import Info
-from app.graphql.types import EventType, Node, PageInfo, page_info
+from app.graphql.enums import EventType
+from app.graphql.types import Node, PageInfo, page_info
 from app.models import Page
 from app.services import webhooks as service
 from app.webhooks.models import MAX_URL, MAX_WEBHOOKS, DeliveryModel, WebhookModel
@@ -81,25 +83,32 @@ class WebhookDeliveryConnection:
         return cls(edges=edges, page_info=page_info([e.cursor for e in edges], page))
 
 
+_WEBHOOK = registry.WEBHOOK_LEAVES
+
+
 @strawberry.type(
     description="An endpoint that receives the location's change events, signed per Standard"
     f" Webhooks (admin only; at most {MAX_WEBHOOKS} per location)."
 )
 class Webhook(Node):
-    id: strawberry.ID
-    url: str
-    event_types: list[EventType] = strawberry.field(description="The events it receives.")
-    object_key: str | None = strawberry.field(
-        description="When set, only events of this object's records, relations with a record of"
-        " it on either side, and the object's own changes (and of associations between it and"
-        " another object)."
+    id: strawberry.ID = registry.field(_WEBHOOK, "id")
+    url: str = registry.field(_WEBHOOK, "url")
+    event_types: list[EventType] = registry.field(_WEBHOOK, "eventTypes", "The events it receives.")
+    object_key: str | None = registry.field(
+        _WEBHOOK,
+        "objectKey",
+        "When set, only events of this object's records, relations with a record of it on"
+        " either side, and the object's own changes (and of associations between it and"
+        " another object).",
     )
-    active: bool = strawberry.field(
-        description="An inactive webhook receives nothing; turned back on, it receives the"
-        " events from then on."
+    active: bool = registry.field(
+        _WEBHOOK,
+        "active",
+        "An inactive webhook receives nothing; turned back on, it receives the events from"
+        " then on.",
     )
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = registry.field(_WEBHOOK, "createdAt")
+    updated_at: datetime = registry.field(_WEBHOOK, "updatedAt")
     model: strawberry.Private[WebhookModel]
 
     @strawberry.field(  # type: ignore[untyped-decorator]  # strawberry's overloads
@@ -116,16 +125,7 @@ class Webhook(Node):
 
     @classmethod
     def from_model(cls, m: WebhookModel) -> Webhook:
-        return cls(
-            id=strawberry.ID(m.id),
-            url=m.url,
-            event_types=[EventType(t) for t in m.event_types],
-            object_key=m.object_key,
-            active=m.active,
-            created_at=m.created_at,
-            updated_at=m.updated_at,
-            model=m,
-        )
+        return cls(model=m)
 
 
 @strawberry.type
