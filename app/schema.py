@@ -37,6 +37,7 @@ from app.graphql.types import (
     Relation,
     Viewer,
 )
+from app.graphql.walker import core_schema
 from app.graphql.webhook_types import CreateWebhookPayload, DeleteWebhookPayload, Webhook
 from app.graphql.webhook_types import WebhookDelivery as WebhookDeliveryType
 from db import is_unavailable
@@ -155,7 +156,7 @@ def build_schema(
     )
     built.plans = plans
     # Every input default must be printable by graphql-js (GraphiQL, codegen): see the module.
-    check_printable_defaults(built._schema)
+    check_printable_defaults(core_schema(built))
     return built
 
 

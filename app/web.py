@@ -27,6 +27,7 @@ from app.graphql.extensions import OPERATION_SCOPE_KEY, cost_budget, hardening_e
 from app.graphql.extensions.preshaped import PreparedQueries
 from app.graphql.view import RelataGraphQL
 from app.graphql.view import app_error_response as graphql_error_response
+from app.graphql.walker import core_schema
 from app.graphql.websocket import view_options as live_options
 from app.live.hub import start_hub, stop_hub
 from app.ratelimit import TokenBucketLimiter
@@ -264,7 +265,7 @@ def create_app(
     schema = build_schema(extensions=hardening_extensions(settings, budget))
     graphql_app = RelataGraphQL(
         schema,
-        prepared=PreparedQueries(schema._schema, schema.plans, budget),
+        prepared=PreparedQueries(core_schema(schema), schema.plans, budget),
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
         max_json_depth=settings.max_json_depth,

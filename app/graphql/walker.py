@@ -54,6 +54,14 @@ from graphql.utilities import get_operation_ast, type_from_ast
 Fields = dict[str, tuple[FieldNode, ...]]
 
 
+def core_schema(schema: Any) -> GraphQLSchema:
+    """The graphql-core schema behind a Strawberry schema. Strawberry has no public accessor
+    (its own execution reads this attribute); this is the one place that does."""
+    core = schema._schema
+    assert isinstance(core, GraphQLSchema)
+    return core
+
+
 def response_key(node: FieldNode) -> str:
     return node.alias.value if node.alias else node.name.value
 

@@ -52,7 +52,14 @@ from strawberry.extensions import SchemaExtension
 from app import validation
 from app.graphql.context import Context
 from app.graphql.extensions.document_cache import ByteBoundedLRU
-from app.graphql.walker import Fields, OperationWalk, Walker, field_definition, operation_walk
+from app.graphql.walker import (
+    Fields,
+    OperationWalk,
+    Walker,
+    core_schema,
+    field_definition,
+    operation_walk,
+)
 from app.models import MAX_ASSOCIATIONS, MAX_CUSTOM_OBJECTS, STANDARD_OBJECTS
 from app.webhooks.models import MAX_ERROR, MAX_URL, MAX_WEBHOOKS
 
@@ -367,7 +374,7 @@ class CostLimiter(SchemaExtension):
             context = ctx.context
             refusal = self.budget.refusal(
                 Asked(
-                    ctx.schema._schema,
+                    core_schema(ctx.schema),
                     ctx.query,
                     ctx.graphql_document,
                     ctx.operation_name,

@@ -35,6 +35,8 @@ from graphql.language import Visitor, visit
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from app.graphql.walker import core_schema
+
 ENV_VAR = "RELATA_MAX_QUERY_BYTES"
 CACHE_ENV_VAR = "RELATA_DOCUMENT_CACHE_BYTES"
 CACHEABLE_QUERY_BYTES = 16_384
@@ -204,7 +206,7 @@ class DocumentCache(SchemaExtension):
                 errors = (
                     [repeated]
                     if repeated
-                    else validate_document(context.schema._schema, document, rules)
+                    else validate_document(core_schema(context.schema), document, rules)
                 )
                 if entry is not None and entry.weight:
                     entry.validated[rules] = errors

@@ -26,7 +26,7 @@ from strawberry.extensions import SchemaExtension
 from app.access import READ_SCOPE, WRITE_SCOPE
 from app.auth import Principal
 from app.graphql.context import Context
-from app.graphql.walker import Fields, Walker, operation_walk
+from app.graphql.walker import Fields, Walker, core_schema, operation_walk
 from app.ids import Kind
 
 # The entity a field's (named) type carries; a record type is any that implements Record.
@@ -112,7 +112,9 @@ class MutationReadScopes(SchemaExtension):
         context = ctx.context
         walk = context.walk if isinstance(context, Context) else None
         if walk is None:
-            walk = operation_walk(ctx.schema._schema, document, ctx.operation_name, ctx.variables)
+            walk = operation_walk(
+                core_schema(ctx.schema), document, ctx.operation_name, ctx.variables
+            )
         if walk is None:
             return None  # execution refuses it (variables that do not coerce)
         root, fields = walk.walker.root(walk.operation)

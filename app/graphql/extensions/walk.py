@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from strawberry.extensions import SchemaExtension
 
 from app.graphql.context import Context
-from app.graphql.walker import operation_walk
+from app.graphql.walker import core_schema, operation_walk
 
 
 class SelectionWalk(SchemaExtension):
@@ -17,6 +17,6 @@ class SelectionWalk(SchemaExtension):
         context = ctx.context
         if isinstance(context, Context) and ctx.graphql_document is not None:
             context.walk = operation_walk(
-                ctx.schema._schema, ctx.graphql_document, ctx.operation_name, ctx.variables
+                core_schema(ctx.schema), ctx.graphql_document, ctx.operation_name, ctx.variables
             )
         yield
