@@ -156,3 +156,61 @@ async def test_plans_kept_per_document_are_bounded(client, tenant, plans_made):
         variables = {f: bool(n >> i & 1) for i, f in enumerate(flags)} | {"id": contacts[0]}
         await post(client, tenant.admin_token, query, variables, False)
     assert len(plans_made) == 40
+
+
+@pytest.fixture
+def view_runs(monkeypatch):
+    """How many requests went through Strawberry's HTTP request handling (its view's run)."""
+    from strawberry.http.async_base_view import AsyncBaseHTTPView
+
+    runs = []
+    original = AsyncBaseHTTPView.run
+
+    async def counting(self, *args, **kwargs):
+        runs.append(1)
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(AsyncBaseHTTPView, "run", counting)
+    return runs
+
+
+async def test_a_plain_known_query_skips_strawberrys_request_handling(client, tenant, view_runs):
+    """A JSON POST of a known query and nothing else is answered before Strawberry's view: the
+    same bytes, status and headers; any other request still goes through it."""
+    contacts = await build_graph(tenant.admin)
+    query = KNOWN.replace("Known", "KnownLane")
+    variables = {"id": contacts[0], "n": 2}
+    await post(client, tenant.admin_token, query, variables, False)
+    view_runs.clear()
+    headers = {"authorization": f"Bearer {tenant.admin_token}"}
+    body = {"query": query, "variables": variables}
+    for accept in (None, "application/graphql-response+json", "application/json"):
+        h = {**headers, **({"accept": accept} if accept else {})}
+        lane = await client.post("/graphql", json=body, headers=h)
+        assert not view_runs
+        slow = await client.post(
+            "/graphql", json=body, headers={**h, "x-relata-execution": "standard"}
+        )
+        assert view_runs
+        view_runs.clear()
+        assert (lane.status_code, lane.content) == (slow.status_code, slow.content)
+        assert lane.headers["content-type"] == slow.headers["content-type"]
+        assert lane.headers["x-relata-execution"] == "pre-shaped"
+    # Not plain: extensions, a batch, another media type, a missing record (answered by
+    # ordinary execution, once: the lane's attempt is not repeated).
+    others = [
+        {**body, "extensions": {}},
+        [body],
+    ]
+    for other in others:
+        await client.post("/graphql", json=other, headers=headers)
+        assert view_runs
+        view_runs.clear()
+    missing = {"query": query, "variables": {"id": "rec_" + "0" * 32}}
+    r = await client.post("/graphql", json=missing, headers=headers)
+    assert r.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    # Through Strawberry's view (a body with extensions is not plain): the same answer, with as
+    # many statements (the lane's attempt stands in for the view's, it does not add one).
+    viewed = await client.post("/graphql", json={**missing, "extensions": {}}, headers=headers)
+    assert r.content == viewed.content
+    assert r.headers["x-relata-sql-statements"] == viewed.headers["x-relata-sql-statements"]
