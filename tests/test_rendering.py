@@ -39,32 +39,23 @@ async def awkward_graph(api):
     ]
     companies = [await api.create_record("company", name=n) for n in AWKWARD[:2]]
     gizmo = await api.create_record("gizmo", name=AWKWARD[2])
-    paired = (
-        await api.create_association(
-            key="paired.key-1",
-            firstObjectKey="contact",
-            secondObjectKey="contact",
-            firstObjectLabel=AWKWARD[0],
-            secondObjectLabel=AWKWARD[2],
-        )
-    )["id"]
-    single = (
-        await api.create_association(
-            key="single",
-            firstObjectKey="contact",
-            secondObjectKey="company",
-            firstObjectLabel='Ünïcode "label" 😀',
-        )
-    )["id"]
-    owns = (
-        await api.create_association(
-            key="owns",
-            firstObjectKey="gizmo",
-            secondObjectKey="contact",
-            firstObjectLabel="Owned",
-            secondObjectLabel="Owner",
-        )
-    )["id"]
+    # key -> (first object, second object, first label, second label or None: SINGLE)
+    kinds = {
+        "paired.key-1": ("contact", "contact", AWKWARD[0], AWKWARD[2]),
+        "single": ("contact", "company", 'Ünïcode "label" 😀', None),
+        "owns": ("gizmo", "contact", "Owned", "Owner"),
+    }
+    made = {}
+    for key, (first, second, first_label, second_label) in kinds.items():
+        labels = {"firstObjectLabel": first_label}
+        if second_label is not None:
+            labels["secondObjectLabel"] = second_label
+        made[key] = (
+            await api.create_association(
+                key=key, firstObjectKey=first, secondObjectKey=second, **labels
+            )
+        )["id"]
+    paired, single, owns = made.values()
     links = [(paired, people[0], p) for p in people[1:]]
     links += [(paired, people[1], people[2]), (single, people[0], companies[0])]
     links += [(single, p, companies[1]) for p in people[1:]]
