@@ -214,3 +214,51 @@ async def test_a_plain_known_query_skips_strawberrys_request_handling(client, te
     viewed = await client.post("/graphql", json={**missing, "extensions": {}}, headers=headers)
     assert r.content == viewed.content
     assert r.headers["x-relata-sql-statements"] == viewed.headers["x-relata-sql-statements"]
+
+
+async def test_the_lane_keeps_tokens_scopes_and_tenant_walls(
+    client, db, tenant, other_tenant, view_runs
+):
+    """A known query answered by the lane is admitted, scoped and walled like any request."""
+    from app.auth import RECORDS_READ
+    from app.services.tokens import create_token
+
+    contacts = await build_graph(tenant.admin)
+    query = KNOWN.replace("Known", "KnownWalls")
+    body = {"query": query, "variables": {"id": contacts[0], "n": 2}}
+    await post(client, tenant.admin_token, query, body["variables"], False)  # now known
+    refused = await client.post(
+        "/graphql", json=body, headers={"authorization": "Bearer rlt.not.a-token"}
+    )
+    assert refused.status_code == 401
+    records_only = await create_token(db, tenant.location, "user", [RECORDS_READ])
+    for token in (other_tenant.admin_token, records_only):  # another location; no relations
+        view_runs.clear()
+        lane = await client.post(
+            "/graphql", json=body, headers={"authorization": f"Bearer {token}"}
+        )
+        assert view_runs  # handed on: ordinary execution answers it
+        slow = await post(client, token, query, body["variables"], standard=True)
+        assert (lane.status_code, lane.content) == (slow.status_code, slow.content)
+        codes = {e["extensions"]["code"] for e in lane.json()["errors"]}
+        assert codes == ({"NOT_FOUND"} if token != records_only else {"FORBIDDEN"})
+
+
+async def test_a_body_the_lane_hands_on_is_decoded_once(client, tenant, monkeypatch):
+    from app.graphql.view import RelataGraphQL
+
+    decoded = []
+    original = RelataGraphQL.decode_json
+
+    def counting(self, data):
+        decoded.append(len(data))
+        return original(self, data)
+
+    monkeypatch.setattr(RelataGraphQL, "decode_json", counting)
+    r = await client.post(
+        "/graphql",
+        json={"query": 'mutation { createRecord(input: {objectKey: "contact"}) { id } }'},
+        headers={"authorization": f"Bearer {tenant.admin_token}"},
+    )
+    assert "errors" not in r.json()
+    assert len(decoded) == 1

@@ -233,8 +233,9 @@ class Planner:
         plan.children = self._children(child_type, nodes)
         if name == "relations":
             plan.rendered = rendered_edges(plan)
-            plan.columns = _column_groups(plan) | {"edge"}
-            if plan.rendered is not None:
+            if plan.rendered is None:
+                plan.columns = _column_groups(plan) | {"edge"}
+            else:
                 # Rendered edges read their values in SQL; the rows' own columns are only what
                 # the next level needs (the related records' ids and types).
                 plan.columns = frozenset({"edge"} if plan.rendered.nested else ())

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
@@ -31,6 +32,9 @@ _STATUS_SCOPE_KEY = "relata.graphql_status"
 _PREPARED_TRIED = "relata.prepared_tried"
 # The keys of a body the known-query lane answers (anything else takes Strawberry's way).
 _PLAIN_BODY = frozenset({"query", "variables", "operationName"})
+# The body the lane decoded and handed on, with what it decoded to: Strawberry's parse of the
+# same bytes reuses it rather than decoding a large body (a bulk mutation) twice.
+_DECODED_BODY: ContextVar[tuple[bytes, Any] | None] = ContextVar("decoded_body", default=None)
 # Used only to render the GraphiQL page, which runs no operation.
 _NOBODY = Principal(location_id="", role="user", scopes=frozenset(), token_id="")
 
@@ -190,6 +194,7 @@ class RelataGraphQL(GraphQL[Context, None]):
             data = self.decode_json(body)
         except (AppError, ValueError):
             return None  # Strawberry's way answers it, in its words
+        _DECODED_BODY.set((body, data))
         if not isinstance(data, dict) or not data.keys() <= _PLAIN_BODY:
             return None
         query, operation_name = data.get("query"), data.get("operationName")
@@ -206,7 +211,10 @@ class RelataGraphQL(GraphQL[Context, None]):
         return self.create_response(await self.process_result(request, result), sub_response)
 
     def parse_json(self, data: str | bytes) -> Any:
-        parsed = super().parse_json(data)
+        decoded = _DECODED_BODY.get()
+        parsed = decoded[1] if decoded is not None and decoded[0] is data else None
+        if parsed is None:
+            parsed = super().parse_json(data)
         if not isinstance(parsed, dict | list):
             # Strawberry would call .get() on it and answer 500.
             raise HTTPException(400, "the request body must be a JSON object")
