@@ -95,15 +95,19 @@ class BodySizeLimit:
             return
         refusal = f"request body is larger than {self.max_bytes} bytes"
         details: dict[str, Any] = {"field": "body", "maximum": self.max_bytes}
-        error = PayloadTooLarge(refusal, **details)
-        too_large = (
-            graphql_error_response(Request(scope), error)
-            if scope.get("path", "").startswith("/graphql")
-            else rest_error_response(error)
-        )
+
+        async def too_large() -> None:
+            error = PayloadTooLarge(refusal, **details)
+            response = (
+                graphql_error_response(Request(scope), error)
+                if scope.get("path", "").startswith("/graphql")
+                else rest_error_response(error)
+            )
+            await response(scope, receive, send)
+
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await too_large(scope, receive, send)
+                await too_large()
                 return
         seen = 0
         started = False
@@ -127,7 +131,7 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except PayloadTooLarge:
             if not started:
-                await too_large(scope, receive, send)
+                await too_large()
 
 
 class StatementCount:

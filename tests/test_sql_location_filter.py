@@ -139,10 +139,11 @@ async def captured(db: Database, pg_dsn: str) -> AsyncIterator[tuple[Database, l
         conn.add_query_logger(lambda record: statements.append(record.query))
 
     pool = await asyncpg.create_pool(pg_dsn, min_size=1, max_size=4, init=init)
+    database = Database(pool)
     try:
-        yield Database(pool), statements
+        yield database, statements
     finally:
-        await pool.close()
+        await database.close()
 
 
 async def exercise_everything(db: Database) -> None:

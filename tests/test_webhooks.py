@@ -558,7 +558,8 @@ async def test_the_worker_filters_every_statement_on_location(t: Tenant, receive
         conn.add_query_logger(lambda record: statements.append(record.query))
 
     pool = await asyncpg.create_pool(pg_dsn, min_size=1, max_size=2, init=init)
-    worker = WebhookWorker(Database(pool), Settings(**FAST))  # type: ignore[arg-type]
+    db = Database(pool)
+    worker = WebhookWorker(db, Settings(**FAST))  # type: ignore[arg-type]
     try:
         receiver.behaviours["s"] = lambda n: 500 if n == 0 else 200
         await register(t.admin, receiver, "s", eventTypes=["RECORD_CREATE"])
@@ -567,7 +568,7 @@ async def test_the_worker_filters_every_statement_on_location(t: Tenant, receive
         await until(lambda: len(receiver.delivered("s")) == 1, what="the delivery")
     finally:
         await worker.stop(grace=1)
-        await pool.close()
+        await db.close()
     distinct = sorted(set(statements))
     problems = {
         sql: why

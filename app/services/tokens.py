@@ -74,8 +74,7 @@ async def authenticate(
 def _exhausted(db: Database) -> bool:
     """Whether the pool has no connection free nor room to open one: rare, since requests never
     hold the connections kept for token lookups (db/gate.py)."""
-    pool = db.pool
-    return bool(pool.get_idle_size() == 0 and pool.get_size() >= pool.get_max_size())
+    return db.exhausted()
 
 
 def _available(db: Database) -> None:
