@@ -300,9 +300,7 @@ def create_app(
         )
     # Outside the statement count and the body limit, so it sees their headers and 413s; the
     # request log (outermost) logs what was sent.
-    middleware.insert(
-        0, Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
-    )
+    middleware.insert(0, Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES))
     # Outermost: the request log sees every response, 413s and 429s included.
     middleware.insert(
         0,
