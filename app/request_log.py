@@ -25,6 +25,29 @@ _SAFE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
 
 log = logging.getLogger(ACCESS_LOGGER)
 disconnects = logging.getLogger("relata.web")
+# The handler configure_access_log installs; while it is the logger's only one, lines go straight
+# to its stream: a LogRecord, the caller lookup and the handler chain cost ~40 us a request, a
+# twentieth of a record page's CPU, for a line that is already formatted.
+_configured: logging.StreamHandler[Any] | None = None
+_second: tuple[int, str] = (0, "")
+
+
+def _timestamp() -> str:
+    global _second
+    now = int(time.time())
+    if _second[0] != now:
+        _second = (now, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)))
+    return _second[1]
+
+
+def _write(line: str) -> None:
+    handler = _configured
+    if handler is not None and log.handlers == [handler] and log.isEnabledFor(logging.INFO):
+        stream = handler.stream
+        stream.write(line + "\n")
+        stream.flush()
+    else:
+        log.info(line)
 
 
 def _incoming_id(scope: Scope) -> str | None:
@@ -76,7 +99,7 @@ class RequestLog:
         principal = scope.get(self.principal_key)
         operation: dict[str, Any] = scope.get(self.operation_key) or {}
         line = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + "Z",
+            "ts": _timestamp(),
             "level": "info" if status < 500 else "error",
             "event": "request",
             "requestId": request_id,
@@ -89,12 +112,13 @@ class RequestLog:
             "operationName": operation.get("name"),
             "operationType": operation.get("type"),
         }
-        log.info(orjson.dumps(line).decode())
+        _write(orjson.dumps(line).decode())
 
 
 def configure_access_log(stream: Any = None) -> None:
     """Send access lines to stderr as bare JSON (one object per line), not via the root format."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    global _configured
+    handler = _configured = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     log.handlers[:] = [handler]
     log.setLevel(logging.INFO)

@@ -3,9 +3,12 @@ status and timing; never a token."""
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import logging
+import re
+import time
 
 from app.request_log import ACCESS_LOGGER, configure_access_log
 
@@ -81,6 +84,39 @@ def test_configured_handler_writes_bare_json_lines():
         configure_access_log(stream)
         logger.info(json.dumps({"event": "request", "status": 200}))
         assert json.loads(stream.getvalue().strip()) == {"event": "request", "status": 200}
+    finally:
+        logger.handlers[:], logger.propagate = saved[0], saved[1]
+        logger.setLevel(saved[2])
+
+
+async def test_configured_lines_go_to_the_stream_and_back_to_logging_when_replaced(
+    client, tenant, caplog
+):
+    stream = io.StringIO()
+    logger = logging.getLogger(ACCESS_LOGGER)
+    saved = (logger.handlers[:], logger.propagate, logger.level)
+    try:
+        configure_access_log(stream)
+        await client.get("/healthz")
+        (line,) = [json.loads(x) for x in stream.getvalue().splitlines()]
+        assert line["path"] == "/healthz" and line["status"] == 200
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", line["ts"]), line["ts"]
+        assert (
+            abs(
+                datetime.datetime.strptime(line["ts"], "%Y-%m-%dT%H:%M:%SZ")
+                .replace(tzinfo=datetime.UTC)
+                .timestamp()
+                - time.time()
+            )
+            < 5
+        )
+        # Another handler in its place (a test's capture, an operator's config): logging again.
+        logger.handlers[:] = saved[0]
+        logger.propagate = True
+        caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+        await client.get("/readyz")
+        assert [x["path"] for x in access_lines(caplog)] == ["/readyz"]
+        assert len(stream.getvalue().splitlines()) == 1
     finally:
         logger.handlers[:], logger.propagate = saved[0], saved[1]
         logger.setLevel(saved[2])
