@@ -40,7 +40,10 @@ class ConnectionGate:
         self._waiting.setdefault(key, deque()).append(future)
         self._dispatch()
         try:
-            await asyncio.wait_for(asyncio.shield(future), wait)
+            # A timeout scope, not wait_for: no task a wait. On a timeout the future is cancelled
+            # with the waiting task, unless it was granted first (then given back below).
+            async with asyncio.timeout(wait):
+                await future
         except (TimeoutError, asyncio.CancelledError) as exc:
             if future.done() and not future.cancelled():
                 self.release(key)  # granted just as the wait ended: give it back

@@ -96,6 +96,29 @@ async def test_a_cancelled_waiter_leaves_nothing_behind() -> None:
     assert gate.waiting() == 0
 
 
+async def test_a_waiter_past_its_deadline_times_out_and_leaves_nothing_behind() -> None:
+    gate = ConnectionGate(capacity=1, per_key=1)
+    await gate.acquire("a", 1)
+    with pytest.raises(GateTimeout):
+        await gate.acquire("b", 0.05)
+    assert gate.waiting() == 0 and gate.total == 1 and gate.holding("b") == 0
+    # Granted at its deadline (the release and the timeout in one loop turn): it is either
+    # refused and holds nothing, or it holds the connection; never both, never neither counted.
+    racing = asyncio.create_task(gate.acquire("b", 0.05))
+    await asyncio.sleep(0.05)
+    gate.release("a")
+    (outcome,) = await asyncio.gather(racing, return_exceptions=True)
+    holds = 0 if isinstance(outcome, GateTimeout) else 1
+    assert outcome is None or isinstance(outcome, GateTimeout)
+    assert gate.total == holds == gate.holding("b")
+    assert gate.waiting() == 0
+    # A later waiter is served as usual.
+    if holds:
+        gate.release("b")
+    await asyncio.wait_for(gate.acquire("c", 1), 1)
+    assert gate.holding("c") == 1
+
+
 # ---- through the API -------------------------------------------------------------------------
 
 
