@@ -147,6 +147,42 @@ def pct(sorted_ms: list[float], q: float) -> float:
     return sorted_ms[min(len(sorted_ms) - 1, round(q * (len(sorted_ms) - 1)))]
 
 
+def merged(parts: list[Result], latencies: list[float]) -> Result:
+    """One measurement from its slices: counts summed, percentiles over every latency, CPU and
+    statements per request weighted by each slice's requests."""
+    first = parts[0]
+    requests = sum(p.requests for p in parts)
+    duration = sum(p.duration for p in parts)
+    latencies.sort()
+
+    def per_request(attr: str) -> float | None:
+        values = [(getattr(p, attr), p.requests) for p in parts]
+        if any(v is None for v, _ in values) or not requests:
+            return None
+        return float(sum(v * n for v, n in values) / requests)
+
+    r = Result(
+        name=first.name,
+        target=first.target,
+        concurrency=first.concurrency,
+        duration=duration,
+        requests=requests,
+        errors=sum(p.errors for p in parts),
+        rps=requests / duration if duration else 0.0,
+        p50=pct(latencies, 0.50),
+        p95=pct(latencies, 0.95),
+        p99=pct(latencies, 0.99),
+        mean=statistics.fmean(latencies) if latencies else float("nan"),
+        statements=per_request("statements"),
+        server_cpu_ms=per_request("server_cpu_ms"),
+        pg_cpu_ms=per_request("pg_cpu_ms"),
+        driver_cpu_ms=per_request("driver_cpu_ms"),
+        first_error=next((p.first_error for p in parts if p.first_error), None),
+    )
+    r.extra["rounds"] = [round(p.rps, 1) for p in parts]
+    return r
+
+
 async def measure(
     session: aiohttp.ClientSession,
     url: str,
@@ -161,9 +197,10 @@ async def measure(
     server: CpuProbe,
     pg: CpuProbe,
     probes: dict[str, Callable[[], float]] | None = None,
+    keep: list[float] | None = None,
 ) -> Result:
     """`probes`: more counters read before and after the timed part; their differences go to
-    the result's `extra`."""
+    the result's `extra`. `keep` receives the latencies (to merge slices of one measurement)."""
     latencies: list[float] = []
     statements: list[int] = []
     errors = 0
@@ -209,6 +246,8 @@ async def measure(
     s1, p1, d1 = server.read(), pg.read(), time.process_time()
     x1 = {k: f() for k, f in (probes or {}).items()}
     latencies.sort()
+    if keep is not None:
+        keep.extend(latencies)
     n = len(latencies) or 1
     r = Result(
         name=name,
@@ -363,44 +402,58 @@ def floor_q2_sql() -> str:
     )
 
 
-async def run_floor(dsn: str, state: dict[str, Any], duration: float) -> dict[str, Any]:
-    """One hand-written statement per operation, through asyncpg, no HTTP, one client."""
-    conn = await asyncpg.connect(dsn)
-    out: dict[str, Any] = {}
-    try:
+class Floor:
+    """One hand-written statement per operation, through asyncpg, no HTTP, one client; measured
+    in slices between the servers' turns (`slice`), reported as one figure per operation."""
+
+    def __init__(self, conn: asyncpg.Connection, state: dict[str, Any]) -> None:
+        self.conn = conn
         loc = state["location"]
         ids = [uuid.UUID(as_uuid(x)) for x in state["q1_records"]]
-        for name, sql, args in (
-            ("Q1", floor_q1_sql(), lambda i: (loc, ids[i % len(ids)])),
-            ("Q2", floor_q2_sql(), lambda i: (loc,)),
-        ):
-            stmt = await conn.prepare(sql)
-            for i in range(5):
-                await stmt.fetchval(*args(i))
-            times: list[float] = []
-            size = 0
-            end = time.monotonic() + duration
-            i = 0
-            while time.monotonic() < end:
-                t0 = time.perf_counter()
-                text = await stmt.fetchval(*args(i))
-                times.append((time.perf_counter() - t0) * 1000)
-                size = len(text)
-                i += 1
+        self.statements: dict[str, tuple[str, Callable[[int], tuple[Any, ...]]]] = {
+            "Q1": (floor_q1_sql(), lambda i: (loc, ids[i % len(ids)])),
+            "Q2": (floor_q2_sql(), lambda i: (loc,)),
+        }
+        self.times: dict[str, list[float]] = {}
+        self.size: dict[str, int] = {}
+
+    @classmethod
+    async def open(cls, dsn: str, state: dict[str, Any]) -> Floor:
+        return cls(await asyncpg.connect(dsn), state)
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def slice(self, name: str, duration: float) -> None:
+        sql, args = self.statements[name]
+        stmt = await self.conn.prepare(sql)
+        for i in range(5):
+            await stmt.fetchval(*args(i))
+        times = self.times.setdefault(name, [])
+        end = time.monotonic() + duration
+        i = 0
+        while time.monotonic() < end:
+            t0 = time.perf_counter()
+            text = await stmt.fetchval(*args(i))
+            times.append((time.perf_counter() - t0) * 1000)
+            self.size[name] = len(text)
+            i += 1
+
+    def report(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, times in self.times.items():
             times.sort()
             out[name] = {
                 "p50": pct(times, 0.5),
                 "mean": statistics.fmean(times),
                 "requests": len(times),
-                "bytes": size,
+                "bytes": self.size[name],
             }
             say(
                 f"floor   {name}  p50 {out[name]['p50']:.2f} ms  mean {out[name]['mean']:.2f} ms"
-                f"  ({len(times)} runs, {size} bytes)"
+                f"  ({len(times)} runs, {self.size[name]} bytes)"
             )
-    finally:
-        await conn.close()
-    return out
+        return out
 
 
 # ------------------------------------------------------------------------------------ servers
@@ -577,6 +630,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     relata = peer = None
     results: list[Result] = []
     floor: dict[str, Any] = {}
+    floor_conn: Floor | None = None
     db_start = None
     try:
         if args.url:
@@ -597,6 +651,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await wait_http(f"http://127.0.0.1:{args.peer_port}/graphql", peer)
             say(f"postgraphile serving (pid {peer.pid}) on port {args.peer_port}")
         pg = CpuProbe(postmaster_pid(dsn), with_children=True)
+        if args.floor and any(o in wanted for o in ("Q1", "Q2")):
+            floor_conn = await Floor.open(dsn, state)
         headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
         peer_url = f"http://127.0.0.1:{args.peer_port}/graphql"
         peer_headers = {"content-type": "application/json"}
@@ -614,6 +670,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 conc: int,
                 make: Callable[[int], bytes],
                 duration: float | None = None,
+                warmup: float | None = None,
+                keep: list[float] | None = None,
             ) -> Any:
                 is_peer = target == "postgraphile"
                 return measure(
@@ -625,7 +683,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     target=target,
                     concurrency=conc,
                     duration=duration or args.duration,
-                    warmup=args.warmup,
+                    warmup=args.warmup if warmup is None else warmup,
+                    keep=keep,
                     server=CpuProbe(peer.pid if is_peer and peer else server_pid),
                     pg=pg,
                 )
@@ -633,22 +692,49 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             for name in ("Q1", "Q2"):
                 if name not in wanted:
                     continue
+                runs: list[tuple[str, int, Callable[[int], bytes]]] = []
                 if args.single:
-                    results.append(await m(name, "relata", 1, getattr(ops, name)))
-                results.append(await m(name, "relata", c, getattr(ops, name)))
+                    runs.append(("relata", 1, getattr(ops, name)))
+                runs.append(("relata", c, getattr(ops, name)))
                 if peer is not None:
-                    results.append(await m(name, "postgraphile", c, getattr(ops, "P" + name)))
+                    runs.append(("postgraphile", c, getattr(ops, "P" + name)))
                     if args.single:
-                        results.append(await m(name, "postgraphile", 1, getattr(ops, "P" + name)))
+                        runs.append(("postgraphile", 1, getattr(ops, "P" + name)))
+                # The servers take turns, `rounds` slices each, so a machine whose speed drifts
+                # during the run (a shared VM's does, by tens of percent) slows both alike.
+                parts: list[list[Result]] = [[] for _ in runs]
+                kept: list[list[float]] = [[] for _ in runs]
+                rounds = max(1, args.rounds)
+                for turn in range(rounds):
+                    for i, (target, conc, make) in enumerate(runs):
+                        parts[i].append(
+                            await m(
+                                name,
+                                target,
+                                conc,
+                                make,
+                                duration=args.duration / rounds,
+                                warmup=args.warmup if turn == 0 else min(args.warmup, 0.5),
+                                keep=kept[i],
+                            )
+                        )
+                    if floor_conn is not None and args.single:
+                        await floor_conn.slice(name, args.floor_duration / rounds)
+                results.extend(merged(p, k) for p, k in zip(parts, kept, strict=True))
             if "Q3" in wanted:
                 results.append(await m("Q3", "relata", c, ops.Q3))
             if "M1" in wanted:
                 results.append(await m("M1", "relata", 1, ops.M1))
             if "M2" in wanted:
                 results.append(await m("M2", "relata", args.m2_concurrency, ops.M2))
-        if args.floor and any(o in wanted for o in ("Q1", "Q2")):
-            floor = await run_floor(dsn, state, args.floor_duration)
+        if floor_conn is not None:
+            for name in ("Q1", "Q2"):
+                if name in wanted and name not in floor_conn.times:
+                    await floor_conn.slice(name, args.floor_duration)
+            floor = floor_conn.report()
     finally:
+        if floor_conn is not None:
+            await floor_conn.close()
         stop(relata)
         stop(peer)
         if db_start is not None and not args.keep_mutations:
@@ -735,6 +821,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--peer", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--floor", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--floor-duration", type=float, default=5.0)
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="Q1/Q2: each server's measurement (and the floor's) in this many slices, taken in"
+        " turn, so drift in the machine's speed during the run hits all of them alike",
+    )
     p.add_argument("--rev", help="serve this git revision (exported) instead of the work tree")
     p.add_argument("--url", help="measure a running server instead of starting one")
     p.add_argument("--token", help="bearer token for --url (default: the data set's)")
