@@ -242,9 +242,14 @@ def _json_is_clean(value: Any, max_depth: int) -> bool:
         elif kind is int:
             if not INT64_MIN <= item <= INT64_MAX:
                 return False
-        elif kind is float and not math.isfinite(item):
+        elif kind is float and not (math.isfinite(item) and -_INEXACT < item < _INEXACT):
+            # orjson reads an integer past 64 bits as a float of at least 2^63: only the
+            # standard library's parse tells it from a float literal (see decode_json).
             return False
     return True
+
+
+_INEXACT = float(2**63)
 
 
 def _refuse_json(value: Any, path: str, max_depth: int) -> None:
@@ -288,6 +293,16 @@ def decode_json(
 ) -> Any:
     """Parse JSON from outside: UTF-8 only, integers exact, then `check_json`. Every failure is
     a BadUserInput naming what was wrong (and where)."""
+    try:
+        # orjson first (5-10x faster); anything it refuses, and any value the checks would
+        # refuse or that orjson may have read differently (see _json_is_clean), is decided by
+        # the standard library's parse below, whose messages say what is wrong.
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if _json_is_clean(value, max_depth):
+            return value
     field = path or "body"
     if isinstance(raw, bytes):
         try:
