@@ -42,7 +42,7 @@ async def test_a_caller_waiting_on_the_pool_gets_the_connection(one: Database) -
 
 async def test_a_connection_closed_while_idle_is_replaced(one: Database, db: Database) -> None:
     old = await backend(one)
-    assert await db.fetchval("select pg_terminate_backend($1)", old)
+    assert await db.fetchval("select pg_terminate_backend($1::int)", old)
     await asyncio.sleep(0.2)  # the socket's close reaches asyncpg, which takes the holder back
     new = await backend(one)
     assert new != old
