@@ -219,7 +219,9 @@ def check_json(value: Any, *, path: str = "", max_depth: int = MAX_JSON_DEPTH) -
         _refuse_json(value, path, max_depth)
 
 
-def _json_is_clean(value: Any, max_depth: int) -> bool:
+def _json_is_clean(value: Any, max_depth: int, float_bound: float = math.inf) -> bool:
+    """Whether `check_json` passes `value`; with a `float_bound`, also whether every float is
+    strictly inside it."""
     unsafe = _UNSAFE.search
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
@@ -242,14 +244,14 @@ def _json_is_clean(value: Any, max_depth: int) -> bool:
         elif kind is int:
             if not INT64_MIN <= item <= INT64_MAX:
                 return False
-        elif kind is float and not (math.isfinite(item) and -_INEXACT < item < _INEXACT):
-            # orjson reads an integer past 64 bits as a float of at least 2^63: only the
-            # standard library's parse tells it from a float literal (see decode_json).
+        elif kind is float and not (math.isfinite(item) and -float_bound < item < float_bound):
             return False
     return True
 
 
-_INEXACT = float(2**63)
+# orjson reads an integer past 64 bits as a float of at least 2^63: only the standard library's
+# parse tells such a float from a float literal (see decode_json).
+_ORJSON_EXACT = float(2**63)
 
 
 def _refuse_json(value: Any, path: str, max_depth: int) -> None:
@@ -295,13 +297,13 @@ def decode_json(
     a BadUserInput naming what was wrong (and where)."""
     try:
         # orjson first (5-10x faster); anything it refuses, and any value the checks would
-        # refuse or that orjson may have read differently (see _json_is_clean), is decided by
-        # the standard library's parse below, whose messages say what is wrong.
+        # refuse or that orjson may have read differently (_ORJSON_EXACT), is decided by the
+        # standard library's parse below, whose messages say what is wrong.
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         pass
     else:
-        if _json_is_clean(value, max_depth):
+        if _json_is_clean(value, max_depth, _ORJSON_EXACT):
             return value
     field = path or "body"
     if isinstance(raw, bytes):
